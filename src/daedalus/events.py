@@ -1,0 +1,428 @@
+"""Frozen, versioned event records: the journal's whole vocabulary.
+
+Every event is a frozen dataclass with a `type` and a `version`. The journal stores
+`to_payload(event)` as JSON; `from_payload` rebuilds the event and refuses unknown types and
+versions. Non-finite floats (a NaN reading must be journaled before it is rejected) are stored
+as `{"__float__": "nan"}` so the JSON stays standard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol
+
+from daedalus.errors import JournalCorrupt
+
+
+class Role(StrEnum):
+    PLANNER = "planner"
+    SAFETY = "safety"
+    OPERATOR = "operator"
+    ANALYST = "analyst"
+    HUMAN = "human"
+    SYSTEM = "system"
+
+
+class Cause(StrEnum):
+    """Why an experiment produced no valid outcome (see DESIGN.md, "Failures are data")."""
+
+    MACHINE_FAULT = "machine_fault"
+    INFEASIBLE = "infeasible"
+    TIMEOUT = "timeout"
+    SAFETY_ABORT = "safety_abort"
+    REJECTED = "rejected"
+
+
+class Verdict(StrEnum):
+    ACCEPT = "accept"
+    BLOCK = "block"
+    NEEDS_APPROVAL = "needs_approval"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who appends: a role, and the id of the agent or person in that role."""
+
+    role: Role
+    id: str = ""
+
+
+class Event(Protocol):
+    type: ClassVar[str]
+    version: ClassVar[int]
+
+
+def _event(cls: type) -> type:
+    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+
+
+# --- system ------------------------------------------------------------------------------------
+
+
+@_event
+class CampaignCreated:
+    """A campaign began: its problem and settings, exactly as they will be used."""
+
+    type: ClassVar[str] = "campaign.created"
+    version: ClassVar[int] = 1
+    name: str
+    problem: Mapping[str, Any]
+    settings: Mapping[str, Any]
+
+
+@_event
+class RuntimeStarted:
+    """A runtime took the writer lease; `token` is its fencing token."""
+
+    type: ClassVar[str] = "runtime.started"
+    version: ClassVar[int] = 1
+    runtime_id: str
+    token: int
+
+
+@_event
+class RecoveryStarted:
+    """A runtime found experiments in flight and began asking their machines about them."""
+
+    type: ClassVar[str] = "recovery.started"
+    version: ClassVar[int] = 1
+    in_flight: Sequence[str]
+
+
+@_event
+class RecoveryCompleted:
+    type: ClassVar[str] = "recovery.completed"
+    version: ClassVar[int] = 1
+    findings: Mapping[str, str]
+
+
+@_event
+class AppendRefused:
+    """The journal refused an append because the writer's role may not write that type."""
+
+    type: ClassVar[str] = "append.refused"
+    version: ClassVar[int] = 1
+    role: str
+    actor_id: str
+    event_type: str
+    reason: str
+
+
+# --- planner -----------------------------------------------------------------------------------
+
+
+@_event
+class DesignProposed:
+    """The planner proposed one design. `decision` numbers the planner's calls; `seed` is the
+    random state it used, so replay and resume never need to re-run the proposer."""
+
+    type: ClassVar[str] = "design.proposed"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    params: Mapping[str, Any]
+    proposer: str
+    decision: int
+    seed: int
+    proposer_s: float = 0.0
+
+
+@_event
+class NoteWritten:
+    type: ClassVar[str] = "note.written"
+    version: ClassVar[int] = 1
+    text: str
+    experiment_id: str | None = None
+
+
+# --- safety ------------------------------------------------------------------------------------
+
+
+@_event
+class ProposalReviewed:
+    """Safety's verdict on one proposal, with every rule that fired."""
+
+    type: ClassVar[str] = "proposal.reviewed"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    verdict: Verdict
+    reasons: Sequence[str] = ()
+
+
+@_event
+class ApprovalRequested:
+    """A person must approve this exact design (`design_hash`) before `expires_at` (unix s)."""
+
+    type: ClassVar[str] = "approval.requested"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    design_hash: str
+    reason: str
+    expires_at: float
+
+
+@_event
+class MachinePaused:
+    type: ClassVar[str] = "machine.paused"
+    version: ClassVar[int] = 1
+    machine: str
+    reason: str
+
+
+# --- operator ----------------------------------------------------------------------------------
+
+
+@_event
+class CommandIntended:
+    """Written before any I/O: the operator is about to start this attempt on `machine`."""
+
+    type: ClassVar[str] = "command.intended"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    machine: str
+    attempt: int
+    seed: int
+
+
+@_event
+class CommandDispatched:
+    """The machine acknowledged the start of this attempt at campaign time `started_at` (s)."""
+
+    type: ClassVar[str] = "command.dispatched"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    machine: str
+    attempt: int
+    started_at: float
+
+
+@_event
+class ObservationRecorded:
+    """A machine returned an outcome for one experiment, as read; the analyst validates it."""
+
+    type: ClassVar[str] = "observation.recorded"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    values: Mapping[str, float]
+    duration_s: float
+    attempt: int = 1
+
+
+@_event
+class ExperimentFailed:
+    """An attempt ended without an outcome. `retry` says the operator will try it again."""
+
+    type: ClassVar[str] = "experiment.failed"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    cause: Cause
+    reason: str
+    attempt: int
+    retry: bool = False
+    duration_s: float = 0.0
+
+
+@_event
+class OutcomeUnknown:
+    """The machine could not say what happened to an attempt; a person must decide."""
+
+    type: ClassVar[str] = "outcome.unknown"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    machine: str
+    reason: str
+
+
+@_event
+class Reconciled:
+    """After a restart, the machine's answer about an attempt that was in flight."""
+
+    type: ClassVar[str] = "reconciled"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    machine: str
+    finding: str
+
+
+# --- analyst -----------------------------------------------------------------------------------
+
+
+@_event
+class ModelTrained:
+    type: ClassVar[str] = "model.trained"
+    version: ClassVar[int] = 1
+    n_observations: int
+    summary: Mapping[str, Any] = field(default_factory=dict)
+
+
+@_event
+class ObservationRejected:
+    """A recorded reading is not valid data (NaN, infinite, out of physical range)."""
+
+    type: ClassVar[str] = "observation.rejected"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    reason: str
+
+
+@_event
+class CampaignCompleted:
+    type: ClassVar[str] = "campaign.completed"
+    version: ClassVar[int] = 1
+    reason: str
+    best_experiment_id: str | None = None
+
+
+# --- human -------------------------------------------------------------------------------------
+
+
+@_event
+class ApprovalGranted:
+    """A person approved the design whose hash is `design_hash`, and only that design."""
+
+    type: ClassVar[str] = "approval.granted"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    design_hash: str
+    by: str = ""
+
+
+@_event
+class ApprovalDenied:
+    type: ClassVar[str] = "approval.denied"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    design_hash: str
+    by: str = ""
+    reason: str = ""
+
+
+@_event
+class CampaignPaused:
+    type: ClassVar[str] = "campaign.paused"
+    version: ClassVar[int] = 1
+    reason: str = ""
+
+
+@_event
+class CampaignResumed:
+    type: ClassVar[str] = "campaign.resumed"
+    version: ClassVar[int] = 1
+
+
+@_event
+class CampaignAborted:
+    type: ClassVar[str] = "campaign.aborted"
+    version: ClassVar[int] = 1
+    reason: str = ""
+
+
+@_event
+class MachineResumed:
+    type: ClassVar[str] = "machine.resumed"
+    version: ClassVar[int] = 1
+    machine: str
+
+
+EVENT_TYPES: dict[str, type] = {
+    cls.type: cls  # type: ignore[attr-defined]
+    for cls in (
+        CampaignCreated, RuntimeStarted, RecoveryStarted, RecoveryCompleted, AppendRefused,
+        DesignProposed, NoteWritten, ProposalReviewed, ApprovalRequested, MachinePaused,
+        CommandIntended, CommandDispatched, ObservationRecorded, ExperimentFailed, OutcomeUnknown,
+        Reconciled, ModelTrained, ObservationRejected, CampaignCompleted, ApprovalGranted,
+        ApprovalDenied, CampaignPaused, CampaignResumed, CampaignAborted, MachineResumed,
+    )
+}  # fmt: skip
+
+PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.PLANNER: frozenset({DesignProposed.type, NoteWritten.type}),
+    Role.SAFETY: frozenset({ProposalReviewed.type, ApprovalRequested.type, MachinePaused.type}),
+    Role.OPERATOR: frozenset(
+        {
+            CommandIntended.type, CommandDispatched.type, ObservationRecorded.type,
+            ExperimentFailed.type, OutcomeUnknown.type, Reconciled.type,
+        }
+    ),  # fmt: skip
+    Role.ANALYST: frozenset(
+        {ModelTrained.type, ObservationRejected.type, NoteWritten.type, CampaignCompleted.type}
+    ),
+    Role.HUMAN: frozenset(
+        {
+            ApprovalGranted.type, ApprovalDenied.type, CampaignPaused.type, CampaignResumed.type,
+            CampaignAborted.type, MachineResumed.type,
+        }
+    ),  # fmt: skip
+    Role.SYSTEM: frozenset(
+        {
+            CampaignCreated.type, RuntimeStarted.type, RecoveryStarted.type,
+            RecoveryCompleted.type, AppendRefused.type,
+        }
+    ),  # fmt: skip
+}
+
+
+def may_append(role: Role, event_type: str) -> bool:
+    """Whether `role` may write events of `event_type` (DESIGN.md's role table)."""
+    return event_type in PERMISSIONS.get(role, frozenset())
+
+
+# --- codec -------------------------------------------------------------------------------------
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"__float__": repr(value)}
+    if isinstance(value, StrEnum):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__float__"}:
+            return float(value["__float__"])
+        return {k: _from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
+
+
+def to_payload(event: Any) -> dict[str, Any]:
+    """The event's fields as JSON-ready data (standard JSON: no NaN tokens)."""
+    return {f.name: _to_json(getattr(event, f.name)) for f in dataclasses.fields(event)}
+
+
+def from_payload(event_type: str, version: int, payload: Mapping[str, Any]) -> Any:
+    """Rebuild an event from its stored form.
+
+    Raises:
+        JournalCorrupt: unknown type or version, or a payload that does not fit the type.
+    """
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise JournalCorrupt(f"unknown event type {event_type!r}")
+    if version != cls.version:  # type: ignore[attr-defined]
+        raise JournalCorrupt(
+            f"event {event_type!r} has version {version}; this daedalus reads version "
+            f"{cls.version}"  # type: ignore[attr-defined]
+        )
+    data = _from_json(dict(payload))
+    enums = {"verdict": Verdict, "cause": Cause}
+    for key, enum in enums.items():
+        if key in data and isinstance(data[key], str):
+            try:
+                data[key] = enum(data[key])
+            except ValueError as err:
+                raise JournalCorrupt(f"event {event_type!r}: bad {key} {data[key]!r}") from err
+    try:
+        return cls(**data)
+    except TypeError as err:
+        raise JournalCorrupt(f"event {event_type!r}: payload does not fit: {err}") from err

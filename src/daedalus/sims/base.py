@@ -1,0 +1,66 @@
+"""The `Simulator` protocol and `SimulatedMachine`, which runs any simulator as a `Machine`.
+
+A simulator is a pure, seeded function from a design to an `Outcome` or a `Failure`, each with
+the simulated duration of the experiment. `SimulatedMachine` turns it into a machine that takes
+that much campaign time, so the runtime treats it exactly like real hardware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+from daedalus.machines.base import Evaluation, Finding, Job, NotStarted, Running, Status
+from daedalus.problem import Problem
+from daedalus.space import Value
+
+
+@runtime_checkable
+class Simulator(Protocol):
+    """A seeded model of a physical process with its `problem`."""
+
+    problem: Problem
+
+    def evaluate(self, params: Mapping[str, Value], *, seed: int) -> Evaluation:
+        """Run one simulated experiment. Same params and seed, same result."""
+        ...
+
+
+class SimulatedMachine:
+    """A `Machine` backed by a `Simulator`: an experiment finishes `duration_s` after its start.
+
+    Stateless across processes: the job (params, seed, start time) determines the answer, so
+    `reconcile` after a crash answers exactly what `poll` would have.
+    """
+
+    idempotent = False  # behave like the real process: never re-run an unknown attempt silently
+
+    def __init__(self, simulator: Simulator, *, name: str) -> None:
+        self.simulator = simulator
+        self.name = name
+        self._cache: dict[tuple[str, int], Evaluation] = {}
+
+    def _evaluate(self, job: Job) -> Evaluation:
+        key = (job.experiment_id, job.attempt)
+        if key not in self._cache:
+            self._cache[key] = self.simulator.evaluate(job.params, seed=job.seed)
+        return self._cache[key]
+
+    async def start(self, job: Job) -> None:
+        self._evaluate(job)
+
+    async def poll(self, job: Job, *, now: float) -> Status:
+        result = self._evaluate(job)
+        done_at = job.started_at + result.duration_s
+        if now < done_at:
+            return Running(eta=done_at)
+        self._cache.pop((job.experiment_id, job.attempt), None)
+        return result
+
+    async def stop(self, job: Job) -> None:
+        self._cache.pop((job.experiment_id, job.attempt), None)
+
+    async def reconcile(self, job: Job, *, dispatched: bool, now: float) -> Finding:
+        if not dispatched:
+            return NotStarted()
+        return await self.poll(job, now=now)

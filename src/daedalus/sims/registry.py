@@ -1,0 +1,64 @@
+"""The built-in simulators by name, for campaign files, the CLI (`daedalus sims`) and benchmarks."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from daedalus.errors import InvalidCampaign
+from daedalus.sims.base import Simulator
+from daedalus.sims.functions import Branin, Hartmann6
+from daedalus.sims.snar import SnarReactor
+
+
+@dataclass(frozen=True, slots=True)
+class SimInfo:
+    """One built-in simulator: its `name`, its field (`domain`), a one-line `summary`, and the
+    `factory` that builds it from keyword options."""
+
+    name: str
+    domain: str
+    summary: str
+    factory: Callable[..., Simulator]
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The keyword options the factory accepts, in declaration order."""
+        parameters = inspect.signature(self.factory).parameters.values()
+        return tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+SIMULATORS: dict[str, SimInfo] = {
+    info.name: info
+    for info in (
+        SimInfo(
+            "snar",
+            "chemistry",
+            "SnAr flow reactor (Hone et al. 2017): maximise space-time yield, E-factor <= 9",
+            SnarReactor,
+        ),
+        SimInfo("branin", "test function", "Branin-Hoo, 2-D, minimum 0.397887", Branin),
+        SimInfo("hartmann6", "test function", "Hartmann, 6-D, minimum -3.32237", Hartmann6),
+    )
+}
+
+
+def get_simulator(name: str, **options: object) -> Simulator:
+    """Build the built-in simulator `name` with keyword `options` (e.g. `noise=0`).
+
+    Raises:
+        InvalidCampaign: unknown name, unknown option, or an option value out of range.
+    """
+    info = SIMULATORS.get(name)
+    if info is None:
+        raise InvalidCampaign(f"unknown simulator {name!r}; known simulators: {sorted(SIMULATORS)}")
+    unknown = sorted(set(options) - set(info.options))
+    if unknown:
+        raise InvalidCampaign(
+            f"simulator {name!r} does not take options {unknown}; it takes {list(info.options)}"
+        )
+    return info.factory(**options)
+
+
+__all__ = ["SIMULATORS", "SimInfo", "get_simulator"]

@@ -1,0 +1,324 @@
+"""The campaign as of an event: a pure fold of the journal, and the experiment lifecycle.
+
+```
+proposed -> accepted ------------------------------> intended -> dispatched -> recorded
+         \-> awaiting_approval -> accepted (granted)                        \-> failed(cause)
+         |                     \-> denied                                   \-> unknown
+         \-> blocked                                                         \-> (retry) accepted
+recorded -> rejected (the analyst found the reading invalid)
+```
+
+`apply(state, event)` returns a new state and never mutates its input. `replay(events)` folds a
+whole log through the same transition functions, in place on a fresh state, so replay and live
+agree by construction and replay stays linear in the number of events.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from daedalus import events as ev
+from daedalus.errors import JournalCorrupt
+from daedalus.problem import Problem
+from daedalus.space import Value
+
+
+class Status(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    AWAITING_APPROVAL = "awaiting_approval"
+    BLOCKED = "blocked"
+    DENIED = "denied"
+    INTENDED = "intended"
+    DISPATCHED = "dispatched"
+    RECORDED = "recorded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"
+
+
+TERMINAL = frozenset({Status.BLOCKED, Status.DENIED, Status.RECORDED, Status.FAILED,
+                      Status.REJECTED})  # fmt: skip
+IN_FLIGHT = frozenset({Status.INTENDED, Status.DISPATCHED})
+# Designs that never ran and never will do not spend budget.
+UNSPENT = frozenset({Status.BLOCKED, Status.DENIED})
+
+
+class CampaignStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+
+
+def design_hash(params: Mapping[str, Value]) -> str:
+    """A digest of one exact design; approvals are bound to it."""
+    text = json.dumps(dict(params), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """One design and everything that happened to it."""
+
+    id: str
+    params: Mapping[str, Value]
+    proposer: str
+    decision: int
+    status: Status = Status.PROPOSED
+    machine: str | None = None
+    attempt: int = 0
+    intents: int = 0  # every CommandIntended, crashes included: poison pills are counted here
+    seed: int = 0
+    started_at: float | None = None
+    values: Mapping[str, float] | None = None
+    cause: str | None = None
+    reason: str = ""
+    duration_s: float = 0.0
+    approval: str | None = None  # requested, granted, denied
+    approval_expires_at: float | None = None
+    proposed_at: float = 0.0
+    finished_at: float | None = None
+
+    @property
+    def design_hash(self) -> str:
+        return design_hash(self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": str(self.status),
+            "params": dict(self.params),
+            "values": None if self.values is None else dict(self.values),
+            "cause": self.cause,
+            "reason": self.reason,
+            "machine": self.machine,
+            "attempt": self.attempt,
+            "proposer": self.proposer,
+            "decision": self.decision,
+            "proposed_at": self.proposed_at,
+            "finished_at": self.finished_at,
+            "approval": self.approval,
+        }
+
+
+@dataclass(slots=True)
+class State:
+    """Everything the team knows about one campaign. Treat as a value: use `apply`."""
+
+    name: str = ""
+    problem: Problem | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    experiments: dict[str, Experiment] = field(default_factory=dict)
+    status: CampaignStatus = CampaignStatus.ACTIVE
+    completed_reason: str = ""
+    paused_machines: dict[str, str] = field(default_factory=dict)
+    decisions: int = 0
+    seq: int = 0
+    clock: float = 0.0
+    token: int = 0
+    refusals: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    @property
+    def created(self) -> bool:
+        return self.problem is not None
+
+    def with_status(self, *statuses: Status) -> list[Experiment]:
+        wanted = set(statuses)
+        return [e for e in self.experiments.values() if e.status in wanted]
+
+    @property
+    def budget(self) -> int:
+        return int(self.settings.get("budget", 0))
+
+    @property
+    def spent(self) -> int:
+        """Designs that ran, run, or may still run: everything but blocked and denied ones."""
+        return sum(1 for e in self.experiments.values() if e.status not in UNSPENT)
+
+    @property
+    def finished(self) -> int:
+        return sum(
+            1 for e in self.experiments.values() if e.status in TERMINAL and e.status not in UNSPENT
+        )
+
+    def best(self) -> Experiment | None:
+        """The best valid, feasible experiment for the goal's first objective."""
+        assert self.problem is not None
+        recorded = [e for e in self.experiments.values() if e.status is Status.RECORDED]
+        index = self.problem.goal.best([e.values or {} for e in recorded])
+        return None if index is None else recorded[index]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "problem": None if self.problem is None else self.problem.to_dict(),
+            "settings": dict(self.settings),
+            "status": str(self.status),
+            "completed_reason": self.completed_reason,
+            "paused_machines": dict(sorted(self.paused_machines.items())),
+            "decisions": self.decisions,
+            "experiments": [e.to_dict() for e in self.experiments.values()],
+            "seq": self.seq,
+        }
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical state; live, replayed and snapshotted states must agree."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- transitions ---------------------------------------------------------------------------------
+
+
+def _update(state: State, experiment_id: str, event: Any, **changes: Any) -> None:
+    current = state.experiments.get(experiment_id)
+    if current is None:
+        raise JournalCorrupt(f"{event.type} for unknown experiment {experiment_id!r}")
+    state.experiments[experiment_id] = replace(current, **changes)
+
+
+def _experiment_event(state: State, event: Any, at: float) -> None:  # noqa: C901
+    eid = event.experiment_id
+    match event:
+        case ev.DesignProposed():
+            if eid in state.experiments:
+                raise JournalCorrupt(f"experiment {eid!r} proposed twice")
+            state.experiments[eid] = Experiment(
+                id=eid, params=dict(event.params), proposer=event.proposer,
+                decision=event.decision, proposed_at=at,
+            )  # fmt: skip
+            state.decisions = max(state.decisions, event.decision + 1)
+        case ev.ProposalReviewed():
+            status = {
+                ev.Verdict.ACCEPT: Status.ACCEPTED,
+                ev.Verdict.BLOCK: Status.BLOCKED,
+                ev.Verdict.NEEDS_APPROVAL: Status.AWAITING_APPROVAL,
+            }[event.verdict]
+            reason = "; ".join(event.reasons)
+            _update(state, eid, event, status=status, reason=reason,
+                    finished_at=at if status is Status.BLOCKED else None)  # fmt: skip
+        case ev.ApprovalRequested():
+            _update(state, eid, event, approval="requested", approval_expires_at=event.expires_at)
+        case ev.ApprovalGranted():
+            exp = state.experiments.get(eid)
+            if exp is not None and exp.design_hash == event.design_hash:
+                _update(state, eid, event, approval="granted", status=Status.ACCEPTED)
+        case ev.ApprovalDenied():
+            _update(state, eid, event, approval="denied", status=Status.DENIED,
+                    reason=event.reason or "denied by a person", finished_at=at)  # fmt: skip
+        case ev.CommandIntended():
+            intents = state.experiments[eid].intents + 1 if eid in state.experiments else 1
+            _update(state, eid, event, status=Status.INTENDED, machine=event.machine,
+                    attempt=event.attempt, seed=event.seed, started_at=None,
+                    intents=intents)  # fmt: skip
+        case ev.CommandDispatched():
+            _update(state, eid, event, status=Status.DISPATCHED, started_at=event.started_at)
+        case ev.ObservationRecorded():
+            _update(state, eid, event, status=Status.RECORDED, values=dict(event.values),
+                    duration_s=event.duration_s, finished_at=at)  # fmt: skip
+        case ev.ObservationRejected():
+            _update(state, eid, event, status=Status.REJECTED, cause=str(ev.Cause.REJECTED),
+                    reason=event.reason)  # fmt: skip
+        case ev.ExperimentFailed():
+            status = Status.ACCEPTED if event.retry else Status.FAILED
+            _update(state, eid, event, status=status, cause=str(event.cause),
+                    reason=event.reason, duration_s=event.duration_s,
+                    finished_at=None if event.retry else at)  # fmt: skip
+        case ev.OutcomeUnknown():
+            _update(state, eid, event, status=Status.UNKNOWN, reason=event.reason)
+        case ev.Reconciled() | ev.NoteWritten():
+            pass
+        case _:
+            raise JournalCorrupt(f"event {event.type} cannot carry an experiment id")
+
+
+def _campaign_event(state: State, event: Any) -> None:
+    match event:
+        case ev.CampaignCreated():
+            state.name = event.name
+            state.problem = Problem.from_dict(event.problem)
+            state.settings = dict(event.settings)
+        case ev.RuntimeStarted():
+            state.token = event.token
+        case ev.MachinePaused():
+            state.paused_machines[event.machine] = event.reason
+        case ev.MachineResumed():
+            state.paused_machines.pop(event.machine, None)
+        case ev.CampaignPaused():
+            if state.status is CampaignStatus.ACTIVE:
+                state.status = CampaignStatus.PAUSED
+        case ev.CampaignResumed():
+            if state.status is CampaignStatus.PAUSED:
+                state.status = CampaignStatus.ACTIVE
+        case ev.CampaignCompleted():
+            state.status = CampaignStatus.COMPLETED
+            state.completed_reason = event.reason
+        case ev.CampaignAborted():
+            state.status = CampaignStatus.ABORTED
+            state.completed_reason = event.reason or "aborted by a person"
+        case ev.AppendRefused():
+            state.refusals += 1
+        case ev.NoteWritten():
+            state.notes.append(event.text)
+        case _:
+            pass  # recovery markers and model summaries change no state
+
+
+def _mutate(state: State, event: Any, *, seq: int, at: float) -> None:
+    if seq == 1 and not isinstance(event, ev.CampaignCreated):
+        raise JournalCorrupt(f"the first event must be {ev.CampaignCreated.type}, got {event.type}")
+    if getattr(event, "experiment_id", None) is not None:
+        _experiment_event(state, event, at)
+    else:
+        _campaign_event(state, event)
+    state.seq = seq
+    state.clock = max(state.clock, at)
+
+
+def apply(state: State, event: Any, *, seq: int | None = None, at: float | None = None) -> State:
+    """Return the campaign state after `event`. Pure; replaying the journal calls only this.
+
+    `seq` and `at` come from the event's journal record; they default to the next seq and the
+    state's clock for events not yet stored.
+    """
+    new = _copy(state)
+    _mutate(new, event, seq=state.seq + 1 if seq is None else seq,
+            at=state.clock if at is None else at)  # fmt: skip
+    return new
+
+
+def replay(records: Iterable[Any]) -> State:
+    """Fold journal records (anything with `.event()`, `.seq`, `.at`, `.campaign`) into a state."""
+    state = State()
+    advance(state, records)
+    return state
+
+
+def advance(state: State, records: Iterable[Any]) -> None:
+    """Fold more records into `state` in place: the live runtime's path, linear in the events.
+
+    Uses the same transitions as `apply`, so a live state and a replay always agree.
+    """
+    for record in records:
+        try:
+            _mutate(state, record.event(), seq=record.seq, at=record.at)
+        except JournalCorrupt as err:
+            raise JournalCorrupt(f"campaign {record.campaign!r} seq {record.seq}: {err}") from err
+
+
+def _copy(state: State) -> State:
+    new = copy.copy(state)
+    new.experiments = dict(state.experiments)
+    new.paused_machines = dict(state.paused_machines)
+    new.notes = list(state.notes)
+    return new
