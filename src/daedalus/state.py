@@ -1,4 +1,4 @@
-"""The campaign as of an event: a pure fold of the journal, and the experiment lifecycle.
+r"""The campaign as of an event: a pure fold of the journal, and the experiment lifecycle.
 
 ```
 proposed -> accepted ------------------------------> intended -> dispatched -> recorded

@@ -43,9 +43,7 @@ def make_proposer(name: str, **options: Any) -> Proposer:
         InvalidCampaign: `name` is not a known proposer, or an option is unknown or invalid.
     """
     if name not in _KNOWN:
-        raise InvalidCampaign(
-            f"unknown proposer {name!r}; known proposers: {sorted(_KNOWN)}"
-        )
+        raise InvalidCampaign(f"unknown proposer {name!r}; known proposers: {sorted(_KNOWN)}")
     cls = _proposer_class(name)
     accepted = sorted(f.name for f in dataclasses.fields(cls) if f.init)
     unknown = sorted(set(options) - set(accepted))

@@ -104,9 +104,9 @@ def rate_constants_m_min(temperature_c: float) -> FloatArray:
     return np.asarray(kref * np.exp(-ea / GAS_CONSTANT_KJ_MOL_K * (inv_t - inv_ref)))
 
 
-def _rates_m_min(_t_min: float, conc_m: FloatArray, k: FloatArray) -> FloatArray:
-    """dC/dt in M/min for the five species; `k` from `rate_constants_m_min`."""
-    c1, c2, c3, c4, _ = conc_m
+def _rates_m_min(_t_min: float, conc_m: FloatArray, k: tuple[float, ...]) -> FloatArray:
+    """dC/dt in M/min for the five species; `k` from `rate_constants_m_min`, as floats."""
+    c1, c2, c3, c4, _ = conc_m.tolist()  # Python floats: faster than numpy scalars here
     ra, rb, rc, rd = k[0] * c1 * c2, k[1] * c1 * c2, k[2] * c2 * c3, k[3] * c2 * c4
     return np.array([-ra - rb, -ra - rb - rc - rd, ra - rc, rb - rd, rc + rd])
 
@@ -129,7 +129,7 @@ def _outlet(
         method="DOP853",
         rtol=rtol,
         atol=atol_m,
-        args=(rate_constants_m_min(temperature_c),),
+        args=(tuple(rate_constants_m_min(temperature_c).tolist()),),
     )
     if not solution.success:  # pragma: no cover - DOP853 does not fail on this smooth system
         raise RuntimeError(f"SnAr ODE integration failed: {solution.message}")

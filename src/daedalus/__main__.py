@@ -1,0 +1,5 @@
+"""`python -m daedalus` is the `daedalus` command."""
+
+from daedalus.cli.main import main
+
+main()

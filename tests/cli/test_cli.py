@@ -1,0 +1,194 @@
+"""The `daedalus` command, run as a real subprocess on real files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "daedalus", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd, env=env)  # fmt: skip
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_help_explains_every_command() -> None:
+    done = cli("--help")
+    assert done.returncode == 0
+    for command in ("demo", "sims", "run", "resume", "show", "approve", "deny", "verify",
+                    "report", "bench"):  # fmt: skip
+        assert command in done.stdout
+
+
+def test_sims_lists_builtin_simulators_as_json() -> None:
+    done = cli("sims", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
+    assert {"snar", "branin", "hartmann6"} <= set(rows)
+    assert "temperature_c" in rows["snar"]["parameters"]
+    assert rows["snar"]["constraints"] == ["e_factor <= 9"]
+
+
+@pytest.mark.slow
+def test_demo_smoke(tmp_path: Path) -> None:
+    done = cli("demo", "--budget", "8", "--machines", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "best designs" in done.stdout and "journal:" in done.stdout
+    report = tmp_path / "daedalus-runs" / "demo.html"
+    assert "<svg" in report.read_text()
+    show = cli("show", "snar-demo", "--journal", "daedalus-runs/demo.db", "--json", cwd=tmp_path)
+    data = json.loads(show.stdout)
+    assert data["budget"]["total"] == 8 and len(data["experiments"]) >= 8
+    assert data["status"] == "completed"
+
+
+def test_run_show_verify_report(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    done = cli("run", "branin", "--budget", "6", "--machines", "2", "--proposer", "sobol",
+               "--journal", str(journal), "--name", "b1", "--seed", "4")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(cli("show", "b1", "--journal", str(journal), "--json").stdout)
+    assert [e["id"] for e in data["experiments"]] == [f"e000{i}" for i in range(1, 7)]
+    assert set(data["experiments"][0]) >= {"id", "status", "params", "values", "cause"}
+    assert data["best"]["values"]["value"] == min(e["values"]["value"] for e in data["experiments"])
+    assert data["budget"] == {"total": 6, "spent": 6, "finished": 6}
+    verified = cli("verify", "--journal", str(journal))
+    assert verified.returncode == 0 and "hash chain ok" in verified.stdout
+    out = tmp_path / "r.html"
+    assert cli("report", "b1", "--journal", str(journal), "--out", str(out)).returncode == 0
+    assert out.read_text().count("<svg") == 3  # best-so-far and one trace per parameter
+
+
+def test_verify_names_the_seq_of_a_broken_record(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    cli("run", "branin", "--budget", "3", "--proposer", "sobol", "--journal", str(journal),
+        "--name", "b")  # fmt: skip
+    with sqlite3.connect(journal) as db:
+        (seq,) = db.execute("SELECT min(seq) FROM events WHERE type = 'design.proposed'").fetchone()
+        db.execute("UPDATE events SET payload = replace(payload, 'x1', 'x9') WHERE seq = ?", (seq,))
+    db.close()
+    before = digest(journal)
+    done = cli("verify", "--journal", str(journal))
+    assert done.returncode == 2
+    assert f"seq {seq}:" in done.stderr and "Traceback" not in done.stderr
+    assert digest(journal) == before
+
+
+BAD_FILES = {
+    "syntax": ("simulator = 'snar'\n[campaign\n", "not valid TOML"),
+    "unknown_top": ("simulator = 'snar'\nbudgett = 3\n", "unknown key 'budgett'"),
+    "no_sim": ("[campaign]\nbudget = 3\n", "missing key 'simulator'"),
+    "bad_sim": ("simulator = 'warp-drive'\n", "warp-drive"),
+    "budget_type": ("simulator = 'snar'\n[campaign]\nbudget = 'ten'\n", "[campaign].budget: expected int"),
+    "budget_zero": ("simulator = 'snar'\n[campaign]\nbudget = 0\n", "budget must be an integer >= 1"),
+    "bad_rule": ("simulator = 'snar'\n[safety]\nforbidden = ['__import__(\"os\")']\n", "safety rule"),
+    "unknown_param": ("simulator = 'snar'\n[safety]\nlimits = { pressure_bar = [0, 1] }\n",
+                      "unknown parameter 'pressure_bar'"),
+    "bad_constraint": ("simulator = 'snar'\n[goal]\nconstraints = ['e_factor <<= 9']\n",
+                       "outcome constraint"),
+    "bad_proposer": ("simulator = 'snar'\n[campaign]\nproposer = 'oracle'\n", "oracle"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_campaign_files_are_refused_and_change_nothing(tmp_path: Path, case: str) -> None:
+    text, expected = BAD_FILES[case]
+    path = tmp_path / f"{case}.toml"
+    path.write_text(text)
+    journal = tmp_path / "j.db"
+    cli("run", "branin", "--budget", "1", "--proposer", "sobol", "--journal", str(journal),
+        "--name", "keep")  # fmt: skip
+    before = digest(journal)
+    done = cli("run", str(path), "--journal", str(journal))
+    assert done.returncode == 2, done.stdout
+    assert str(path) in done.stderr and expected in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert digest(journal) == before
+
+
+def test_campaign_file_runs(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "name = 'filed'\nsimulator = 'branin'\n[campaign]\nbudget = 4\nproposer = 'sobol'\n"
+        "[machines]\ncount = 2\n[safety]\nlimits = { x1 = [-5, 5] }\n"
+    )
+    journal = tmp_path / "j.db"
+    assert cli("run", str(path), "--journal", str(journal)).returncode == 0
+    data = json.loads(cli("show", "filed", "--journal", str(journal), "--json").stdout)
+    assert all(e["params"]["x1"] <= 5 for e in data["experiments"] if e["status"] != "blocked")
+
+
+def test_approve_from_another_process_then_resume(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("simulator = 'branin'\n[campaign]\nbudget = 1\nproposer = 'sobol'\n"
+                    "[safety]\napproval = ['x1 > -10']\n")  # fmt: skip
+    journal = str(tmp_path / "j.db")
+    first = cli("run", str(path), "--journal", journal, "--name", "a")
+    assert first.returncode == 0 and "daedalus approve a e0001" in first.stdout
+    wrong = cli("approve", "a", "e0002", "--journal", journal)
+    assert wrong.returncode == 2 and "not awaiting approval" in wrong.stderr
+    assert cli("approve", "a", "e0001", "--journal", journal, "--by", "ann").returncode == 0
+    assert cli("resume", "a", "--journal", journal).returncode == 0
+    data = json.loads(cli("show", "a", "--journal", journal, "--json").stdout)
+    assert data["experiments"][0]["status"] == "recorded"
+    assert data["experiments"][0]["approval"] == "granted"
+
+
+def test_second_runtime_exits_naming_the_holder(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    env = {**os.environ}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "daedalus", "run", "branin", "--budget", "50", "--proposer",
+         "sobol", "--journal", str(journal), "--name", "held", "--pace", "20"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if journal.exists():
+                with sqlite3.connect(journal) as db:
+                    try:
+                        rows = db.execute("SELECT count(*) FROM events WHERE type = "
+                                          "'runtime.started'").fetchone()  # fmt: skip
+                    except sqlite3.OperationalError:
+                        rows = (0,)
+                db.close()
+                if rows[0]:
+                    break
+            time.sleep(0.2)
+        second = cli("resume", "held", "--journal", str(journal))
+        assert second.returncode != 0
+        assert "held by" in second.stderr and str(first.pid) in second.stderr, second.stderr
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    if first.stderr is not None:
+        first.stderr.close()
+
+
+@pytest.mark.slow
+def test_bench_writes_records(tmp_path: Path) -> None:
+    out = tmp_path / "b.json"
+    done = cli("bench", "branin", "--proposer", "sobol", "--seeds", "2", "--budget", "5",
+               "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    records = json.loads(out.read_text())
+    assert len(records) == 2
+    assert {"problem", "proposer", "seed", "budget", "batch", "best", "regret", "failed",
+            "proposer_s"} <= set(records[0])  # fmt: skip
+    assert len(records[0]["best"]) == 5
+    assert records[0]["regret"] >= 0
+    assert "median" in done.stdout

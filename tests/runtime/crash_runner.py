@@ -1,0 +1,70 @@
+"""Run or resume a campaign in this process, optionally killing it with SIGKILL at a named point.
+
+Used by test_crash.py as a real subprocess. `--kill-after TYPE:K` wraps the SQLite journal so
+the process sends itself SIGKILL right after the K-th durable append of a record of TYPE: the
+record is on disk, nothing after it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from daedalus import Campaign
+from daedalus.journal.base import Record
+from daedalus.journal.sqlite import SqliteJournal
+from daedalus.runtime.files import CampaignSpec, build_machines
+
+
+class KillingJournal(SqliteJournal):
+    """A real SQLite journal whose process dies after a chosen append. Test-only."""
+
+    def __init__(self, path: str, kill_type: str, kill_count: int) -> None:
+        super().__init__(path)
+        self.kill_type, self.kill_count, self.seen = kill_type, kill_count, 0
+
+    def append(self, campaign: str, events: Sequence[Any], **kwargs: Any) -> list[Record]:
+        records = super().append(campaign, events, **kwargs)
+        self.seen += sum(1 for r in records if r.type == self.kill_type)
+        if self.seen >= self.kill_count:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return records
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("journal")
+    parser.add_argument("name")
+    parser.add_argument("--create", action="store_true")
+    parser.add_argument("--simulator", default="snar")
+    parser.add_argument("--budget", type=int, default=12)
+    parser.add_argument("--machines", type=int, default=3)
+    parser.add_argument("--proposer", default="sobol")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--kill-after", default=None)
+    args = parser.parse_args()
+    if args.kill_after:
+        kind, count = args.kill_after.split(":")
+        journal: SqliteJournal = KillingJournal(args.journal, kind, int(count))
+    else:
+        journal = SqliteJournal(args.journal)
+    if args.create:
+        spec = CampaignSpec(name=args.name, simulator=args.simulator, count=args.machines)
+        Campaign.create(args.name, spec.problem(), journal=journal, seed=args.seed,
+                        budget=args.budget, proposer=args.proposer,
+                        proposer_options={"n_init": 5} if args.proposer == "bayes" else None,
+                        machines=spec.machines_setting())  # fmt: skip
+    campaign = Campaign.open(args.name, journal=journal)
+    machines = build_machines(campaign.state.settings["machines"])
+    result = campaign.run(machines)
+    json.dump({"stopped": result.stopped}, sys.stdout)
+    journal.close()
+
+
+if __name__ == "__main__":
+    main()
