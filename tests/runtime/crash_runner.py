@@ -54,7 +54,10 @@ def main() -> None:
     else:
         journal = SqliteJournal(args.journal)
     if args.create:
-        spec = CampaignSpec(name=args.name, simulator=args.simulator, count=args.machines)
+        # Frequent analysis faults, so retries cross the crash points too.
+        options = {"fault_rate": 0.2} if args.simulator == "snar" else {}
+        spec = CampaignSpec(name=args.name, simulator=args.simulator, count=args.machines,
+                            sim_options=options)  # fmt: skip
         Campaign.create(args.name, spec.problem(), journal=journal, seed=args.seed,
                         budget=args.budget, proposer=args.proposer,
                         proposer_options={"n_init": 5} if args.proposer == "bayes" else None,
