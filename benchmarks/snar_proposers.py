@@ -34,8 +34,11 @@ def main() -> None:
             record = run_once("snar", proposer, seed=seed, budget=args.budget, batch=args.batch)
             record["wall_s"] = time.perf_counter() - started
             records.append(record)
-            print(f"{proposer} seed {seed}: best {record['final_best']}, failed "
-                  f"{record['failed']}, {record['wall_s']:.1f} s", flush=True)  # fmt: skip
+            print(
+                f"{proposer} seed {seed}: best {record['final_best']}, failed "
+                f"{record['failed']}, {record['wall_s']:.1f} s",
+                flush=True,
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(records, indent=1), encoding="utf-8")
     reference = records[0]["reference"]
@@ -46,8 +49,10 @@ def main() -> None:
         for at in sorted({min(20, args.budget), args.budget}):
             values = [r["best"][at - 1] or 0.0 for r in runs]
             q1, med, q3 = quartiles(values)
-            print(f"{proposer:10} {at:>4} {med:>10.1f} {q1:>10.1f} {q3:>10.1f} "
-                  f"{100 * med / reference:>6.1f}%")  # fmt: skip
+            print(
+                f"{proposer:10} {at:>4} {med:>10.1f} {q1:>10.1f} {q3:>10.1f} "
+                f"{100 * med / reference:>6.1f}%"
+            )
         times = [t for r in runs for t in r["proposer_s"]]
         print(f"{proposer:10} median proposer seconds per batch: {statistics.median(times):.3f}")
     print(f"records: {args.out}")

@@ -26,8 +26,9 @@ def main(budget: int = 12) -> float:
     )
     with tempfile.TemporaryDirectory() as tmp:
         journal = Path(tmp) / "journal.db"
-        with Campaign.create("by-hand", problem, journal=journal, budget=budget, seed=0,
-                             proposer="bayes") as campaign:  # fmt: skip
+        with Campaign.create(
+            "by-hand", problem, journal=journal, budget=budget, seed=0, proposer="bayes"
+        ) as campaign:
             while experiments := campaign.ask(2):
                 for exp in experiments:
                     value = branin(float(exp.params["x1"]), float(exp.params["x2"]))

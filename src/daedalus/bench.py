@@ -22,16 +22,29 @@ from daedalus.state import Status
 
 
 def run_once(
-    problem: str, proposer: str, *, seed: int, budget: int, batch: int,
+    problem: str,
+    proposer: str,
+    *,
+    seed: int,
+    budget: int,
+    batch: int,
     sim_options: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """One campaign; returns its record."""
     sim = get_simulator(problem, **dict(sim_options or {}))
     journal = MemoryJournal()
     name = f"{problem}-{proposer}-{seed}"
     spec = {"simulator": problem, "count": batch, "options": dict(sim_options or {})}
-    with Campaign.create(name, sim.problem, journal=journal, seed=seed, budget=budget,
-                         batch=batch, proposer=proposer, machines=spec) as campaign:  # fmt: skip
+    with Campaign.create(
+        name,
+        sim.problem,
+        journal=journal,
+        seed=seed,
+        budget=budget,
+        batch=batch,
+        proposer=proposer,
+        machines=spec,
+    ) as campaign:
         result = campaign.run(build_machines(spec))
         state = result.state
         per_decision: dict[int, float] = {}
@@ -57,9 +70,14 @@ def run_once(
 
 
 def run_bench(
-    problem: str, proposers: Sequence[str], *, seeds: int, budget: int, batch: int,
+    problem: str,
+    proposers: Sequence[str],
+    *,
+    seeds: int,
+    budget: int,
+    batch: int,
     on_run: Callable[[dict[str, Any]], None] | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Every proposer on every seed `0..seeds-1`; records in that order."""
     records = []
     for proposer in proposers:
@@ -87,12 +105,14 @@ def summarise(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         finals = [r["final_best"] for r in runs if r["final_best"] is not None]
         regrets = [r["regret"] for r in runs if r["regret"] is not None]
         times = [t for r in runs for t in r["proposer_s"]]
-        rows.append({
-            "proposer": proposer,
-            "runs": len(runs),
-            "final_best": quartiles(finals) if finals else None,
-            "regret": quartiles(regrets) if regrets else None,
-            "failed": statistics.median(r["failed"] for r in runs),
-            "proposer_s": statistics.median(times) if times else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "proposer": proposer,
+                "runs": len(runs),
+                "final_best": quartiles(finals) if finals else None,
+                "regret": quartiles(regrets) if regrets else None,
+                "failed": statistics.median(r["failed"] for r in runs),
+                "proposer_s": statistics.median(times) if times else None,
+            }
+        )
     return rows

@@ -56,14 +56,10 @@ class Event(Protocol):
     version: ClassVar[int]
 
 
-def _event(cls: type) -> type:
-    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
-
-
 # --- system ------------------------------------------------------------------------------------
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CampaignCreated:
     """A campaign began: its problem and settings, exactly as they will be used."""
 
@@ -74,7 +70,7 @@ class CampaignCreated:
     settings: Mapping[str, Any]
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RuntimeStarted:
     """A runtime took the writer lease; `token` is its fencing token."""
 
@@ -84,7 +80,7 @@ class RuntimeStarted:
     token: int
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecoveryStarted:
     """A runtime found experiments in flight and began asking their machines about them."""
 
@@ -93,14 +89,14 @@ class RecoveryStarted:
     in_flight: Sequence[str]
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecoveryCompleted:
     type: ClassVar[str] = "recovery.completed"
     version: ClassVar[int] = 1
     findings: Mapping[str, str]
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AppendRefused:
     """The journal refused an append because the writer's role may not write that type."""
 
@@ -115,7 +111,7 @@ class AppendRefused:
 # --- planner -----------------------------------------------------------------------------------
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DesignProposed:
     """The planner proposed one design. `decision` numbers the planner's calls; `seed` is the
     random state it used, so replay and resume never need to re-run the proposer."""
@@ -130,7 +126,7 @@ class DesignProposed:
     proposer_s: float = 0.0
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NoteWritten:
     type: ClassVar[str] = "note.written"
     version: ClassVar[int] = 1
@@ -141,7 +137,7 @@ class NoteWritten:
 # --- safety ------------------------------------------------------------------------------------
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProposalReviewed:
     """Safety's verdict on one proposal, with every rule that fired."""
 
@@ -152,7 +148,7 @@ class ProposalReviewed:
     reasons: Sequence[str] = ()
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApprovalRequested:
     """A person must approve this exact design (`design_hash`) before `expires_at` (unix s)."""
 
@@ -164,7 +160,7 @@ class ApprovalRequested:
     expires_at: float
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MachinePaused:
     type: ClassVar[str] = "machine.paused"
     version: ClassVar[int] = 1
@@ -175,7 +171,7 @@ class MachinePaused:
 # --- operator ----------------------------------------------------------------------------------
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandIntended:
     """Written before any I/O: the operator is about to start this attempt on `machine`."""
 
@@ -187,7 +183,7 @@ class CommandIntended:
     seed: int
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandDispatched:
     """The machine acknowledged the start of this attempt at campaign time `started_at` (s)."""
 
@@ -199,7 +195,7 @@ class CommandDispatched:
     started_at: float
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ObservationRecorded:
     """A machine returned an outcome for one experiment, as read; the analyst validates it."""
 
@@ -211,7 +207,7 @@ class ObservationRecorded:
     attempt: int = 1
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExperimentFailed:
     """An attempt ended without an outcome. `retry` says the operator will try it again."""
 
@@ -225,7 +221,7 @@ class ExperimentFailed:
     duration_s: float = 0.0
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OutcomeUnknown:
     """The machine could not say what happened to an attempt; a person must decide."""
 
@@ -236,7 +232,7 @@ class OutcomeUnknown:
     reason: str
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Reconciled:
     """After a restart, the machine's answer about an attempt that was in flight."""
 
@@ -250,7 +246,7 @@ class Reconciled:
 # --- analyst -----------------------------------------------------------------------------------
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModelTrained:
     type: ClassVar[str] = "model.trained"
     version: ClassVar[int] = 1
@@ -258,7 +254,7 @@ class ModelTrained:
     summary: Mapping[str, Any] = field(default_factory=dict)
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ObservationRejected:
     """A recorded reading is not valid data (NaN, infinite, out of physical range)."""
 
@@ -268,7 +264,7 @@ class ObservationRejected:
     reason: str
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CampaignCompleted:
     type: ClassVar[str] = "campaign.completed"
     version: ClassVar[int] = 1
@@ -279,7 +275,7 @@ class CampaignCompleted:
 # --- human -------------------------------------------------------------------------------------
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApprovalGranted:
     """A person approved the design whose hash is `design_hash`, and only that design."""
 
@@ -290,7 +286,7 @@ class ApprovalGranted:
     by: str = ""
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApprovalDenied:
     type: ClassVar[str] = "approval.denied"
     version: ClassVar[int] = 1
@@ -300,27 +296,27 @@ class ApprovalDenied:
     reason: str = ""
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CampaignPaused:
     type: ClassVar[str] = "campaign.paused"
     version: ClassVar[int] = 1
     reason: str = ""
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CampaignResumed:
     type: ClassVar[str] = "campaign.resumed"
     version: ClassVar[int] = 1
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CampaignAborted:
     type: ClassVar[str] = "campaign.aborted"
     version: ClassVar[int] = 1
     reason: str = ""
 
 
-@_event
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MachineResumed:
     type: ClassVar[str] = "machine.resumed"
     version: ClassVar[int] = 1
@@ -330,38 +326,69 @@ class MachineResumed:
 EVENT_TYPES: dict[str, type] = {
     cls.type: cls  # type: ignore[attr-defined]
     for cls in (
-        CampaignCreated, RuntimeStarted, RecoveryStarted, RecoveryCompleted, AppendRefused,
-        DesignProposed, NoteWritten, ProposalReviewed, ApprovalRequested, MachinePaused,
-        CommandIntended, CommandDispatched, ObservationRecorded, ExperimentFailed, OutcomeUnknown,
-        Reconciled, ModelTrained, ObservationRejected, CampaignCompleted, ApprovalGranted,
-        ApprovalDenied, CampaignPaused, CampaignResumed, CampaignAborted, MachineResumed,
+        CampaignCreated,
+        RuntimeStarted,
+        RecoveryStarted,
+        RecoveryCompleted,
+        AppendRefused,
+        DesignProposed,
+        NoteWritten,
+        ProposalReviewed,
+        ApprovalRequested,
+        MachinePaused,
+        CommandIntended,
+        CommandDispatched,
+        ObservationRecorded,
+        ExperimentFailed,
+        OutcomeUnknown,
+        Reconciled,
+        ModelTrained,
+        ObservationRejected,
+        CampaignCompleted,
+        ApprovalGranted,
+        ApprovalDenied,
+        CampaignPaused,
+        CampaignResumed,
+        CampaignAborted,
+        MachineResumed,
     )
-}  # fmt: skip
+}
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.PLANNER: frozenset({DesignProposed.type, NoteWritten.type}),
     Role.SAFETY: frozenset({ProposalReviewed.type, ApprovalRequested.type, MachinePaused.type}),
     Role.OPERATOR: frozenset(
         {
-            CommandIntended.type, CommandDispatched.type, ObservationRecorded.type,
-            ExperimentFailed.type, OutcomeUnknown.type, Reconciled.type,
+            CommandIntended.type,
+            CommandDispatched.type,
+            ObservationRecorded.type,
+            ExperimentFailed.type,
+            OutcomeUnknown.type,
+            Reconciled.type,
         }
-    ),  # fmt: skip
+    ),
     Role.ANALYST: frozenset(
         {ModelTrained.type, ObservationRejected.type, NoteWritten.type, CampaignCompleted.type}
     ),
     Role.HUMAN: frozenset(
         {
-            ApprovalGranted.type, ApprovalDenied.type, CampaignPaused.type, CampaignResumed.type,
-            CampaignAborted.type, MachineResumed.type,
+            ApprovalGranted.type,
+            ApprovalDenied.type,
+            CampaignPaused.type,
+            CampaignResumed.type,
+            CampaignAborted.type,
+            MachineResumed.type,
         }
-    ),  # fmt: skip
+    ),
     Role.SYSTEM: frozenset(
         {
-            CampaignCreated.type, RuntimeStarted.type, RecoveryStarted.type,
-            RecoveryCompleted.type, AppendRefused.type,
+            CampaignCreated.type,
+            RuntimeStarted.type,
+            RecoveryStarted.type,
+            RecoveryCompleted.type,
+            AppendRefused.type,
         }
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -411,8 +438,7 @@ def from_payload(event_type: str, version: int, payload: Mapping[str, Any]) -> A
         raise JournalCorrupt(f"unknown event type {event_type!r}")
     if version != cls.version:  # type: ignore[attr-defined]
         raise JournalCorrupt(
-            f"event {event_type!r} has version {version}; this daedalus reads version "
-            f"{cls.version}"  # type: ignore[attr-defined]
+            f"event {event_type!r} has version {version}; this daedalus reads version {cls.version}"  # type: ignore[attr-defined]
         )
     data = _from_json(dict(payload))
     enums = {"verdict": Verdict, "cause": Cause}

@@ -133,9 +133,22 @@ def _names(node: ast.expr) -> frozenset[str]:
 
 def _check(node: ast.AST) -> None:
     allowed = (
-        ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
-        ast.Compare, ast.BinOp, ast.Name, ast.Load, ast.Constant, *_COMPARE, *_ARITH,
-    )  # fmt: skip
+        ast.Expression,
+        ast.BoolOp,
+        ast.And,
+        ast.Or,
+        ast.UnaryOp,
+        ast.Not,
+        ast.USub,
+        ast.UAdd,
+        ast.Compare,
+        ast.BinOp,
+        ast.Name,
+        ast.Load,
+        ast.Constant,
+        *_COMPARE,
+        *_ARITH,
+    )
     for child in ast.walk(node):
         if not isinstance(child, allowed):
             raise ExpressionError(f"unsupported syntax {type(child).__name__}")
@@ -164,9 +177,9 @@ def _evaluate(node: ast.expr, values: Mapping[str, object]) -> object:
             return _ARITH[type(op)](a, b)
         case ast.Compare(left=left, ops=ops, comparators=rest):
             current = _evaluate(left, values)
-            for op, comparator in zip(ops, rest, strict=True):
+            for cmp, comparator in zip(ops, rest, strict=True):
                 nxt = _evaluate(comparator, values)
-                if not _compare(type(op), current, nxt):
+                if not _compare(type(cmp), current, nxt):
                     return False
                 current = nxt
             return True
@@ -202,9 +215,7 @@ def parse_bound(text: str) -> tuple[str, str, float]:
     node = _parse(text)
     ops = {ast.LtE: "<=", ast.GtE: ">=", ast.Lt: "<=", ast.Gt: ">="}
     match node:
-        case ast.Compare(left=ast.Name(id=name), ops=[op], comparators=[right]) if type(
-            op
-        ) in ops:
+        case ast.Compare(left=ast.Name(id=name), ops=[op], comparators=[right]) if type(op) in ops:
             _, bound = _linear_terms(right)
             if _linear_terms(right)[0]:
                 raise ExpressionError(f"the right side of {text!r} must be a number")

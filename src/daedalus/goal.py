@@ -59,9 +59,13 @@ class OutcomeConstraint:
     def __post_init__(self) -> None:
         _check_metric("OutcomeConstraint", self.name)
         if self.op not in ("<=", ">="):
-            raise InvalidGoal(f"OutcomeConstraint('{self.name}'): op must be '<=' or '>=', got {self.op!r}")
+            raise InvalidGoal(
+                f"OutcomeConstraint('{self.name}'): op must be '<=' or '>=', got {self.op!r}"
+            )
         if not math.isfinite(self.bound):
-            raise InvalidGoal(f"OutcomeConstraint('{self.name}'): bound must be finite, got {self.bound}")
+            raise InvalidGoal(
+                f"OutcomeConstraint('{self.name}'): bound must be finite, got {self.bound}"
+            )
 
     @classmethod
     def parse(cls, text: str) -> OutcomeConstraint:
@@ -113,7 +117,8 @@ class Goal:
         )
 
     def __repr__(self) -> str:
-        return f"Goal({', '.join(map(repr, self.objectives))}, constraints={[str(c) for c in self.constraints]})"
+        objectives = ", ".join(map(repr, self.objectives))
+        return f"Goal({objectives}, constraints={[str(c) for c in self.constraints]})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Goal) and self.to_dict() == other.to_dict()
@@ -159,7 +164,8 @@ class Goal:
         front = []
         for i, p in points:
             dominated = any(
-                all(a >= b for a, b in zip(q, p)) and any(a > b for a, b in zip(q, p))
+                all(a >= b for a, b in zip(q, p, strict=True))
+                and any(a > b for a, b in zip(q, p, strict=True))
                 for _, q in points
             )
             if not dominated:

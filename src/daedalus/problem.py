@@ -62,7 +62,9 @@ class Problem:
             name=data["name"],
             space=Space.from_dict(data["space"]),
             goal=Goal.from_dict(data["goal"]),
-            reference=None if ref is None else Reference(ref["value"], ref["params"], ref["source"]),
+            reference=None
+            if ref is None
+            else Reference(ref["value"], ref["params"], ref["source"]),
             units=data.get("units", {}),
             description=data.get("description", ""),
         )

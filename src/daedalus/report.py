@@ -50,8 +50,9 @@ def _axes(title: str, y_lo: float, y_hi: float, n: int) -> str:
     )
 
 
-def _svg(title: str, points: list[tuple[int, float, str]], *, line: bool,
-         reference: float | None = None) -> str:  # fmt: skip
+def _svg(
+    title: str, points: list[tuple[int, float, str]], *, line: bool, reference: float | None = None
+) -> str:
     if not points:
         return f"<p>{html.escape(title)}: no data yet.</p>"
     n = max(p[0] for p in points) + 1
@@ -59,18 +60,20 @@ def _svg(title: str, points: list[tuple[int, float, str]], *, line: bool,
     lo, hi = min(ys), max(ys)
     plot_w, plot_h = W - PAD - 20, H - PAD - 30
     sx = [PAD + (i / max(n - 1, 1)) * plot_w for i, _, _ in points]
-    sy = [30 + y for y in _scale(ys, plot_h, flip=True)]
+    scaled = [30 + y for y in _scale(ys, plot_h, flip=True)]
+    sy, ry = scaled[: len(points)], scaled[-1]
     body = [_axes(title, lo, hi, n)]
     if reference is not None:
-        ry = sy[-1]
-        body.append(f'<line x1="{PAD}" y1="{ry:.1f}" x2="{W - 10}" y2="{ry:.1f}" '
-                    'stroke="#2ca02c" stroke-dasharray="4 3"/>'
-                    f'<text x="{W - 130}" y="{ry - 4:.1f}" font-size="11" fill="#2ca02c">'
-                    f"reference {reference:.5g}</text>")  # fmt: skip
+        body.append(
+            f'<line x1="{PAD}" y1="{ry:.1f}" x2="{W - 10}" y2="{ry:.1f}" '
+            'stroke="#2ca02c" stroke-dasharray="4 3"/>'
+            f'<text x="{W - 130}" y="{ry - 4:.1f}" font-size="11" fill="#2ca02c">'
+            f"reference {reference:.5g}</text>"
+        )
     if line:
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(sx, sy))
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(sx, sy, strict=True))
         body.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{path}"/>')
-    for (_, _, colour), x, y in zip(points, sx, sy):
+    for (_, _, colour), x, y in zip(points, sx, sy, strict=True):
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>')
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}">{"".join(body)}</svg>'
 
@@ -93,30 +96,47 @@ def render_html(state: State, *, top: int = 10) -> str:
     """The report as one HTML document."""
     assert state.problem is not None
     problem, goal = state.problem, state.problem.goal
-    ran = [e for e in sorted(state.experiments.values(), key=lambda e: e.id)
-           if e.status not in (Status.BLOCKED, Status.DENIED)]  # fmt: skip
+    ran = [
+        e
+        for e in sorted(state.experiments.values(), key=lambda e: e.id)
+        if e.status not in (Status.BLOCKED, Status.DENIED)
+    ]
     curve = [(i, v, "#1f77b4") for i, v in enumerate(best_so_far(state)) if v is not None]
     ref = problem.reference.value if problem.reference else None
     plots = [_svg(f"best feasible {goal.primary.name} so far", curve, line=True, reference=ref)]
     for name in problem.space.names:
-        pts = [(i, float(e.params[name]), COLOURS.get(e.status, "#7f7f7f"))
-               for i, e in enumerate(ran) if not isinstance(e.params[name], str)]  # fmt: skip
+        pts = [
+            (i, float(e.params[name]), COLOURS.get(e.status, "#7f7f7f"))
+            for i, e in enumerate(ran)
+            if not isinstance(e.params[name], str)
+        ]
         plots.append(_svg(f"{name} per experiment (red: failed)", pts, line=False))
     recorded = [e for e in ran if e.status is Status.RECORDED and e.values is not None]
     feasible = [e for e in recorded if goal.is_feasible(e.values or {})]
     feasible.sort(key=lambda e: -goal.utility(e.values or {}))
     names, metrics = problem.space.names, goal.metrics
     head = ["id", "status", *names, *metrics, "cause"]
-    table = ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
-             + "".join(_row(e, names, metrics) for e in feasible[:top]) + "</table>")  # fmt: skip
+    table = (
+        "<table><tr>"
+        + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        + "</tr>"
+        + "".join(_row(e, names, metrics) for e in feasible[:top])
+        + "</table>"
+    )
     failed = sum(1 for e in ran if e.status is Status.FAILED)
-    summary = (f"<p>{len(ran)} experiments, {len(recorded)} recorded, {failed} failed; "
-               f"status {state.status}{': ' + state.completed_reason if state.completed_reason else ''}."
-               f" Goal: {html.escape(repr(goal))}.</p>")  # fmt: skip
-    style = ("body{font-family:sans-serif;margin:2em;max-width:60em}"
-             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
-             "font-size:13px}svg{display:block;margin:1em 0}")  # fmt: skip
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>daedalus: "
-            f"{html.escape(state.name)}</title><style>{style}</style></head><body>"
-            f"<h1>Campaign {html.escape(state.name)}</h1>{summary}"
-            f"<h2>Best designs</h2>{table}<h2>Progress</h2>{''.join(plots)}</body></html>")  # fmt: skip
+    summary = (
+        f"<p>{len(ran)} experiments, {len(recorded)} recorded, {failed} failed; "
+        f"status {state.status}{': ' + state.completed_reason if state.completed_reason else ''}."
+        f" Goal: {html.escape(repr(goal))}.</p>"
+    )
+    style = (
+        "body{font-family:sans-serif;margin:2em;max-width:60em}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
+        "font-size:13px}svg{display:block;margin:1em 0}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>daedalus: "
+        f"{html.escape(state.name)}</title><style>{style}</style></head><body>"
+        f"<h1>Campaign {html.escape(state.name)}</h1>{summary}"
+        f"<h2>Best designs</h2>{table}<h2>Progress</h2>{''.join(plots)}</body></html>"
+    )

@@ -33,7 +33,11 @@ def _check_name(kind: str, name: str) -> None:
 
 def _finite(kind: str, name: str, **values: float) -> None:
     for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise InvalidSpace(f"{kind}('{name}'): {key} must be a finite number, got {value!r}")
 
 
@@ -82,7 +86,7 @@ class Real:
             return [(math.log(v) - lo) / (hi - lo)]
         return [(v - self.low) / (self.high - self.low)]
 
-    def decode(self, u: Sequence[float]) -> float:
+    def decode(self, u: Sequence[float] | FloatArray) -> float:
         x = min(max(float(u[0]), 0.0), 1.0)
         if self.log:
             lo, hi = math.log(self.low), math.log(self.high)
@@ -90,8 +94,13 @@ class Real:
         return min(max(self.low + x * (self.high - self.low), self.low), self.high)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "real", "name": self.name, "low": self.low, "high": self.high,
-                "log": self.log}  # fmt: skip
+        return {
+            "kind": "real",
+            "name": self.name,
+            "low": self.low,
+            "high": self.high,
+            "log": self.log,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +141,9 @@ class Integer:
     def encode(self, value: Value) -> list[float]:
         return [(int(value) - self.low + 0.5) / (self.high - self.low + 1)]
 
-    def decode(self, u: Sequence[float]) -> int:
+    def decode(self, u: Sequence[float] | FloatArray) -> int:
         cells = self.high - self.low + 1
-        return self.low + min(max(int(math.floor(float(u[0]) * cells)), 0), cells - 1)
+        return self.low + min(max(math.floor(float(u[0]) * cells), 0), cells - 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "integer", "name": self.name, "low": self.low, "high": self.high}
@@ -178,7 +187,7 @@ class Choice:
         index = self.options.index(value)
         return [1.0 if i == index else 0.0 for i in range(len(self.options))]
 
-    def decode(self, u: Sequence[float]) -> Value:
+    def decode(self, u: Sequence[float] | FloatArray) -> Value:
         return self.options[int(np.argmax(np.asarray(u, dtype=float)))]
 
     def to_dict(self) -> dict[str, Any]:
@@ -313,7 +322,10 @@ class Space:
 
     def slices(self) -> dict[str, slice]:
         """Where each parameter sits in an encoded vector."""
-        return {p.name: slice(o, o + p.width) for p, o in zip(self.parameters, self._offsets)}
+        return {
+            p.name: slice(o, o + p.width)
+            for p, o in zip(self.parameters, self._offsets, strict=True)
+        }
 
     # -- validation ----------------------------------------------------------------------------
 
@@ -362,7 +374,7 @@ class Space:
             raise InvalidParams(f"expected a vector of length {self.dim}, got shape {vec.shape}")
         return {
             p.name: p.decode(vec[o : o + p.width])
-            for p, o in zip(self.parameters, self._offsets)
+            for p, o in zip(self.parameters, self._offsets, strict=True)
         }
 
     def unit_inequalities(self) -> list[UnitInequality]:
@@ -379,8 +391,10 @@ class Space:
                 index = self._offsets[self.parameters.index(p)]
                 if isinstance(p, Integer):
                     origin, scale = p.low - 0.5, float(p.high - p.low + 1)
-                else:
+                elif isinstance(p, Real):
                     origin, scale = p.low, p.high - p.low
+                else:  # refused in _check_constraint
+                    raise InvalidSpace(f"linear constraint over categorical {name!r}")
                 indices.append(index)
                 coefs.append(-coef * scale)
                 rhs += coef * origin

@@ -43,8 +43,9 @@ class Status(StrEnum):
     REJECTED = "rejected"
 
 
-TERMINAL = frozenset({Status.BLOCKED, Status.DENIED, Status.RECORDED, Status.FAILED,
-                      Status.REJECTED})  # fmt: skip
+TERMINAL = frozenset(
+    {Status.BLOCKED, Status.DENIED, Status.RECORDED, Status.FAILED, Status.REJECTED}
+)
 IN_FLIGHT = frozenset({Status.INTENDED, Status.DISPATCHED})
 # Designs that never ran and never will do not spend budget.
 UNSPENT = frozenset({Status.BLOCKED, Status.DENIED})
@@ -187,16 +188,19 @@ def _update(state: State, experiment_id: str, event: Any, **changes: Any) -> Non
     state.experiments[experiment_id] = replace(current, **changes)
 
 
-def _experiment_event(state: State, event: Any, at: float) -> None:  # noqa: C901
+def _experiment_event(state: State, event: Any, at: float) -> None:
     eid = event.experiment_id
     match event:
         case ev.DesignProposed():
             if eid in state.experiments:
                 raise JournalCorrupt(f"experiment {eid!r} proposed twice")
             state.experiments[eid] = Experiment(
-                id=eid, params=dict(event.params), proposer=event.proposer,
-                decision=event.decision, proposed_at=at,
-            )  # fmt: skip
+                id=eid,
+                params=dict(event.params),
+                proposer=event.proposer,
+                decision=event.decision,
+                proposed_at=at,
+            )
             state.decisions = max(state.decisions, event.decision + 1)
         case ev.ProposalReviewed():
             status = {
@@ -205,8 +209,14 @@ def _experiment_event(state: State, event: Any, at: float) -> None:  # noqa: C90
                 ev.Verdict.NEEDS_APPROVAL: Status.AWAITING_APPROVAL,
             }[event.verdict]
             reason = "; ".join(event.reasons)
-            _update(state, eid, event, status=status, reason=reason,
-                    finished_at=at if status is Status.BLOCKED else None)  # fmt: skip
+            _update(
+                state,
+                eid,
+                event,
+                status=status,
+                reason=reason,
+                finished_at=at if status is Status.BLOCKED else None,
+            )
         case ev.ApprovalRequested():
             _update(state, eid, event, approval="requested", approval_expires_at=event.expires_at)
         case ev.ApprovalGranted():
@@ -214,26 +224,61 @@ def _experiment_event(state: State, event: Any, at: float) -> None:  # noqa: C90
             if exp is not None and exp.design_hash == event.design_hash:
                 _update(state, eid, event, approval="granted", status=Status.ACCEPTED)
         case ev.ApprovalDenied():
-            _update(state, eid, event, approval="denied", status=Status.DENIED,
-                    reason=event.reason or "denied by a person", finished_at=at)  # fmt: skip
+            _update(
+                state,
+                eid,
+                event,
+                approval="denied",
+                status=Status.DENIED,
+                reason=event.reason or "denied by a person",
+                finished_at=at,
+            )
         case ev.CommandIntended():
             intents = state.experiments[eid].intents + 1 if eid in state.experiments else 1
-            _update(state, eid, event, status=Status.INTENDED, machine=event.machine,
-                    attempt=event.attempt, seed=event.seed, started_at=None,
-                    intents=intents)  # fmt: skip
+            _update(
+                state,
+                eid,
+                event,
+                status=Status.INTENDED,
+                machine=event.machine,
+                attempt=event.attempt,
+                seed=event.seed,
+                started_at=None,
+                intents=intents,
+            )
         case ev.CommandDispatched():
             _update(state, eid, event, status=Status.DISPATCHED, started_at=event.started_at)
         case ev.ObservationRecorded():
-            _update(state, eid, event, status=Status.RECORDED, values=dict(event.values),
-                    duration_s=event.duration_s, finished_at=at)  # fmt: skip
+            _update(
+                state,
+                eid,
+                event,
+                status=Status.RECORDED,
+                values=dict(event.values),
+                duration_s=event.duration_s,
+                finished_at=at,
+            )
         case ev.ObservationRejected():
-            _update(state, eid, event, status=Status.REJECTED, cause=str(ev.Cause.REJECTED),
-                    reason=event.reason)  # fmt: skip
+            _update(
+                state,
+                eid,
+                event,
+                status=Status.REJECTED,
+                cause=str(ev.Cause.REJECTED),
+                reason=event.reason,
+            )
         case ev.ExperimentFailed():
             status = Status.ACCEPTED if event.retry else Status.FAILED
-            _update(state, eid, event, status=status, cause=str(event.cause),
-                    reason=event.reason, duration_s=event.duration_s,
-                    finished_at=None if event.retry else at)  # fmt: skip
+            _update(
+                state,
+                eid,
+                event,
+                status=status,
+                cause=str(event.cause),
+                reason=event.reason,
+                duration_s=event.duration_s,
+                finished_at=None if event.retry else at,
+            )
         case ev.OutcomeUnknown():
             _update(state, eid, event, status=Status.UNKNOWN, reason=event.reason)
         case ev.Reconciled() | ev.NoteWritten():
@@ -292,8 +337,9 @@ def apply(state: State, event: Any, *, seq: int | None = None, at: float | None 
     state's clock for events not yet stored.
     """
     new = _copy(state)
-    _mutate(new, event, seq=state.seq + 1 if seq is None else seq,
-            at=state.clock if at is None else at)  # fmt: skip
+    _mutate(
+        new, event, seq=state.seq + 1 if seq is None else seq, at=state.clock if at is None else at
+    )
     return new
 
 

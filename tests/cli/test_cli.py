@@ -15,10 +15,18 @@ from pathlib import Path
 import pytest
 
 
-def cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "daedalus", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=cwd, env=env)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "daedalus", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+    )
 
 
 def digest(path: Path) -> str:
@@ -28,8 +36,18 @@ def digest(path: Path) -> str:
 def test_help_explains_every_command() -> None:
     done = cli("--help")
     assert done.returncode == 0
-    for command in ("demo", "sims", "run", "resume", "show", "approve", "deny", "verify",
-                    "report", "bench"):  # fmt: skip
+    for command in (
+        "demo",
+        "sims",
+        "run",
+        "resume",
+        "show",
+        "approve",
+        "deny",
+        "verify",
+        "report",
+        "bench",
+    ):
         assert command in done.stdout
 
 
@@ -57,8 +75,22 @@ def test_demo_smoke(tmp_path: Path) -> None:
 
 def test_run_show_verify_report(tmp_path: Path) -> None:
     journal = tmp_path / "j.db"
-    done = cli("run", "branin", "--budget", "6", "--machines", "2", "--proposer", "sobol",
-               "--journal", str(journal), "--name", "b1", "--seed", "4")  # fmt: skip
+    done = cli(
+        "run",
+        "branin",
+        "--budget",
+        "6",
+        "--machines",
+        "2",
+        "--proposer",
+        "sobol",
+        "--journal",
+        str(journal),
+        "--name",
+        "b1",
+        "--seed",
+        "4",
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(cli("show", "b1", "--journal", str(journal), "--json").stdout)
     assert [e["id"] for e in data["experiments"]] == [f"e000{i}" for i in range(1, 7)]
@@ -74,8 +106,18 @@ def test_run_show_verify_report(tmp_path: Path) -> None:
 
 def test_verify_names_the_seq_of_a_broken_record(tmp_path: Path) -> None:
     journal = tmp_path / "j.db"
-    cli("run", "branin", "--budget", "3", "--proposer", "sobol", "--journal", str(journal),
-        "--name", "b")  # fmt: skip
+    cli(
+        "run",
+        "branin",
+        "--budget",
+        "3",
+        "--proposer",
+        "sobol",
+        "--journal",
+        str(journal),
+        "--name",
+        "b",
+    )
     with sqlite3.connect(journal) as db:
         (seq,) = db.execute("SELECT min(seq) FROM events WHERE type = 'design.proposed'").fetchone()
         db.execute("UPDATE events SET payload = replace(payload, 'x1', 'x9') WHERE seq = ?", (seq,))
@@ -92,13 +134,26 @@ BAD_FILES = {
     "unknown_top": ("simulator = 'snar'\nbudgett = 3\n", "unknown key 'budgett'"),
     "no_sim": ("[campaign]\nbudget = 3\n", "missing key 'simulator'"),
     "bad_sim": ("simulator = 'warp-drive'\n", "warp-drive"),
-    "budget_type": ("simulator = 'snar'\n[campaign]\nbudget = 'ten'\n", "[campaign].budget: expected int"),
-    "budget_zero": ("simulator = 'snar'\n[campaign]\nbudget = 0\n", "budget must be an integer >= 1"),
-    "bad_rule": ("simulator = 'snar'\n[safety]\nforbidden = ['__import__(\"os\")']\n", "safety rule"),
-    "unknown_param": ("simulator = 'snar'\n[safety]\nlimits = { pressure_bar = [0, 1] }\n",
-                      "unknown parameter 'pressure_bar'"),
-    "bad_constraint": ("simulator = 'snar'\n[goal]\nconstraints = ['e_factor <<= 9']\n",
-                       "outcome constraint"),
+    "budget_type": (
+        "simulator = 'snar'\n[campaign]\nbudget = 'ten'\n",
+        "[campaign].budget: expected int",
+    ),
+    "budget_zero": (
+        "simulator = 'snar'\n[campaign]\nbudget = 0\n",
+        "budget must be an integer >= 1",
+    ),
+    "bad_rule": (
+        "simulator = 'snar'\n[safety]\nforbidden = ['__import__(\"os\")']\n",
+        "safety rule",
+    ),
+    "unknown_param": (
+        "simulator = 'snar'\n[safety]\nlimits = { pressure_bar = [0, 1] }\n",
+        "unknown parameter 'pressure_bar'",
+    ),
+    "bad_constraint": (
+        "simulator = 'snar'\n[goal]\nconstraints = ['e_factor <<= 9']\n",
+        "outcome constraint",
+    ),
     "bad_proposer": ("simulator = 'snar'\n[campaign]\nproposer = 'oracle'\n", "oracle"),
 }
 
@@ -109,8 +164,18 @@ def test_bad_campaign_files_are_refused_and_change_nothing(tmp_path: Path, case:
     path = tmp_path / f"{case}.toml"
     path.write_text(text)
     journal = tmp_path / "j.db"
-    cli("run", "branin", "--budget", "1", "--proposer", "sobol", "--journal", str(journal),
-        "--name", "keep")  # fmt: skip
+    cli(
+        "run",
+        "branin",
+        "--budget",
+        "1",
+        "--proposer",
+        "sobol",
+        "--journal",
+        str(journal),
+        "--name",
+        "keep",
+    )
     before = digest(journal)
     done = cli("run", str(path), "--journal", str(journal))
     assert done.returncode == 2, done.stdout
@@ -133,8 +198,10 @@ def test_campaign_file_runs(tmp_path: Path) -> None:
 
 def test_approve_from_another_process_then_resume(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text("simulator = 'branin'\n[campaign]\nbudget = 1\nproposer = 'sobol'\n"
-                    "[safety]\napproval = ['x1 > -10']\n")  # fmt: skip
+    path.write_text(
+        "simulator = 'branin'\n[campaign]\nbudget = 1\nproposer = 'sobol'\n"
+        "[safety]\napproval = ['x1 > -10']\n"
+    )
     journal = str(tmp_path / "j.db")
     first = cli("run", str(path), "--journal", journal, "--name", "a")
     assert first.returncode == 0 and "daedalus approve a e0001" in first.stdout
@@ -151,18 +218,36 @@ def test_second_runtime_exits_naming_the_holder(tmp_path: Path) -> None:
     journal = tmp_path / "j.db"
     env = {**os.environ}
     first = subprocess.Popen(
-        [sys.executable, "-m", "daedalus", "run", "branin", "--budget", "50", "--proposer",
-         "sobol", "--journal", str(journal), "--name", "held", "--pace", "20"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "daedalus",
+            "run",
+            "branin",
+            "--budget",
+            "50",
+            "--proposer",
+            "sobol",
+            "--journal",
+            str(journal),
+            "--name",
+            "held",
+            "--pace",
+            "20",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
             if journal.exists():
                 with sqlite3.connect(journal) as db:
                     try:
-                        rows = db.execute("SELECT count(*) FROM events WHERE type = "
-                                          "'runtime.started'").fetchone()  # fmt: skip
+                        rows = db.execute(
+                            "SELECT count(*) FROM events WHERE type = 'runtime.started'"
+                        ).fetchone()
                     except sqlite3.OperationalError:
                         rows = (0,)
                 db.close()
@@ -182,13 +267,23 @@ def test_second_runtime_exits_naming_the_holder(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_bench_writes_records(tmp_path: Path) -> None:
     out = tmp_path / "b.json"
-    done = cli("bench", "branin", "--proposer", "sobol", "--seeds", "2", "--budget", "5",
-               "--out", str(out))  # fmt: skip
+    done = cli(
+        "bench", "branin", "--proposer", "sobol", "--seeds", "2", "--budget", "5", "--out", str(out)
+    )
     assert done.returncode == 0, done.stderr
     records = json.loads(out.read_text())
     assert len(records) == 2
-    assert {"problem", "proposer", "seed", "budget", "batch", "best", "regret", "failed",
-            "proposer_s"} <= set(records[0])  # fmt: skip
+    assert {
+        "problem",
+        "proposer",
+        "seed",
+        "budget",
+        "batch",
+        "best",
+        "regret",
+        "failed",
+        "proposer_s",
+    } <= set(records[0])
     assert len(records[0]["best"]) == 5
     assert records[0]["regret"] >= 0
     assert "median" in done.stdout

@@ -372,3 +372,19 @@ def test_introspection() -> None:
     assert [p.name for p in SPACE] == ["x", "n", "c"]
     assert SPACE != Space([Real("x", 0, 1)])
     assert SPACE != "not a space"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="space.py: neither LinearConstraint.parse nor Space checks that a constraint's "
+    "bound and coefficients are finite; 'x <= 1e999' is silently vacuous, a NaN bound makes "
+    "every design infeasible",
+)
+@pytest.mark.parametrize(
+    "constraint",
+    ["x <= 1e999", LinearConstraint({"x": 1.0}, math.nan), LinearConstraint({"x": math.inf}, 1.0)],
+    ids=["inf-text", "nan-bound", "inf-coefficient"],
+)
+def test_space_refuses_non_finite_constraints(constraint: Any) -> None:
+    with pytest.raises(InvalidSpace, match="finite"):
+        Space([Real("x", 0, 1)], [constraint])

@@ -56,12 +56,19 @@ def main() -> None:
     if args.create:
         # Frequent analysis faults, so retries cross the crash points too.
         options = {"fault_rate": 0.2} if args.simulator == "snar" else {}
-        spec = CampaignSpec(name=args.name, simulator=args.simulator, count=args.machines,
-                            sim_options=options)  # fmt: skip
-        Campaign.create(args.name, spec.problem(), journal=journal, seed=args.seed,
-                        budget=args.budget, proposer=args.proposer,
-                        proposer_options={"n_init": 5} if args.proposer == "bayes" else None,
-                        machines=spec.machines_setting())  # fmt: skip
+        spec = CampaignSpec(
+            name=args.name, simulator=args.simulator, count=args.machines, sim_options=options
+        )
+        Campaign.create(
+            args.name,
+            spec.problem(),
+            journal=journal,
+            seed=args.seed,
+            budget=args.budget,
+            proposer=args.proposer,
+            proposer_options={"n_init": 5} if args.proposer == "bayes" else None,
+            machines=spec.machines_setting(),
+        )
     campaign = Campaign.open(args.name, journal=journal)
     machines = build_machines(campaign.state.settings["machines"])
     result = campaign.run(machines)

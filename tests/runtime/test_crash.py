@@ -25,8 +25,10 @@ RUNNER = Path(__file__).with_name("crash_runner.py")
 def runner(journal: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(RUNNER), str(journal), "c", *args],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def final_record(journal: Path) -> list[tuple[Any, ...]]:
@@ -36,10 +38,16 @@ def final_record(journal: Path) -> list[tuple[Any, ...]]:
     finally:
         store.close()
     return [
-        (e.id, tuple(sorted(e.params.items())), str(e.status),
-         None if e.values is None else tuple(sorted(e.values.items())), e.cause, e.attempt)
+        (
+            e.id,
+            tuple(sorted(e.params.items())),
+            str(e.status),
+            None if e.values is None else tuple(sorted(e.values.items())),
+            e.cause,
+            e.attempt,
+        )
         for e in sorted(state.experiments.values(), key=lambda e: e.id)
-    ]  # fmt: skip
+    ]
 
 
 def records(journal: Path) -> list[Any]:
@@ -74,18 +82,26 @@ def test_kill_and_resume_matches_uninterrupted(
     path = tmp_path / "j.db"
     first = runner(path, "--create", "--kill-after", kills[0])
     assert first.returncode == -9, first.stderr
-    seen_before = {r.experiment_id: r.payload["values"] for r in records(path)
-                   if r.type == "observation.recorded"}  # fmt: skip
+    seen_before = {
+        r.experiment_id: r.payload["values"]
+        for r in records(path)
+        if r.type == "observation.recorded"
+    }
     for kill in kills[1:]:
         again = runner(path, "--kill-after", kill)
         assert again.returncode == -9, again.stderr
     resumed = runner(path)
     assert resumed.returncode == 0, resumed.stderr
     final = records(path)
-    after = {r.experiment_id: r.payload["values"] for r in final if r.type == "observation.recorded"}
-    assert all(after[k] == v for k, v in seen_before.items()), "an acknowledged observation was lost"
-    dispatched = Counter((r.experiment_id, r.payload["attempt"]) for r in final
-                         if r.type == "command.dispatched")  # fmt: skip
+    after = {
+        r.experiment_id: r.payload["values"] for r in final if r.type == "observation.recorded"
+    }
+    assert all(after[k] == v for k, v in seen_before.items()), (
+        "an acknowledged observation was lost"
+    )
+    dispatched = Counter(
+        (r.experiment_id, r.payload["attempt"]) for r in final if r.type == "command.dispatched"
+    )
     assert max(dispatched.values()) == 1, f"dispatched twice: {dispatched.most_common(2)}"
     assert any(r.type == "recovery.started" for r in final)
     assert final_record(path) == baseline

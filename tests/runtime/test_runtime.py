@@ -11,9 +11,23 @@ from typing import Any
 import pytest
 
 from daedalus import (
-    Campaign, Cause, Failure, Goal, InvalidCampaign, InvalidParams, Job, Maximize, Outcome,
-    Problem, Real, Running, Space, Status, UnknownCampaign, Unknown,
-)  # fmt: skip
+    Campaign,
+    Cause,
+    Failure,
+    Goal,
+    InvalidCampaign,
+    InvalidParams,
+    Job,
+    Maximize,
+    Outcome,
+    Problem,
+    Real,
+    Running,
+    Space,
+    Status,
+    Unknown,
+    UnknownCampaign,
+)
 from daedalus.agents.roles import OPERATOR, human
 from daedalus.events import ApprovalGranted, CommandDispatched, CommandIntended
 from daedalus.goal import Goal as _Goal
@@ -35,8 +49,13 @@ class ScriptedMachine:
 
     idempotent = False
 
-    def __init__(self, name: str = "m1", *, duration_s: float = 10.0,
-                 script: Mapping[tuple[str, int], Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str = "m1",
+        *,
+        duration_s: float = 10.0,
+        script: Mapping[tuple[str, int], Any] | None = None,
+    ) -> None:
         self.name, self.duration_s, self.script = name, duration_s, dict(script or {})
         self.started: list[tuple[str, int]] = []
 
@@ -84,8 +103,9 @@ def test_campaign_runs_to_budget_on_several_machines(tmp_path: Path) -> None:
 def test_machine_fault_is_retried_within_budget() -> None:
     journal = MemoryJournal()
     fault = Failure(Cause.MACHINE_FAULT, "link dropped")
-    machine = ScriptedMachine(script={("e0001", 1): fault, ("e0002", 1): fault,
-                                      ("e0002", 2): fault, ("e0002", 3): fault})  # fmt: skip
+    machine = ScriptedMachine(
+        script={("e0001", 1): fault, ("e0002", 1): fault, ("e0002", 2): fault, ("e0002", 3): fault}
+    )
     with create(journal, budget=3, retries=2) as campaign:
         state = campaign.run([machine]).state
     assert state.experiments["e0001"].status is Status.RECORDED
@@ -135,10 +155,18 @@ class Adversary:
     def __init__(self) -> None:
         self.calls = 0
 
-    def propose(self, space: Space, goal: _Goal, history: History, *, n: int, seed: int) -> list[Params]:
+    def propose(
+        self, space: Space, goal: _Goal, history: History, *, n: int, seed: int
+    ) -> list[Params]:
         self.calls += 1
-        bad: list[Params] = [{"x": 2.0, "y": 0.5}, {"x": 0.95, "y": 0.5}, {"x": math.nan, "y": 0.1},
-                             {"x": 0.5}, {"x": 0.2, "y": 0.2, "z": 1.0}, {"x": 0.1, "y": 0.1}]  # fmt: skip
+        bad: list[Params] = [
+            {"x": 2.0, "y": 0.5},
+            {"x": 0.95, "y": 0.5},
+            {"x": math.nan, "y": 0.1},
+            {"x": 0.5},
+            {"x": 0.2, "y": 0.2, "z": 1.0},
+            {"x": 0.1, "y": 0.1},
+        ]
         return [bad[(self.calls - 1) % len(bad)]]
 
 
@@ -191,10 +219,16 @@ def test_reconcile_unknown_pauses_machine() -> None:
         [exp] = campaign.ask(1)
     # Simulate a runtime that died after dispatching e0001 to machine m1.
     seq = journal.last_seq("c")
-    journal.append("c", [CommandIntended(experiment_id=exp.id, machine="m1", attempt=2, seed=5),
-                         CommandDispatched(experiment_id=exp.id, machine="m1", attempt=2,
-                                           started_at=0.0)],
-                   actor=OPERATOR, expected_seq=seq, at=0.0)  # fmt: skip
+    journal.append(
+        "c",
+        [
+            CommandIntended(experiment_id=exp.id, machine="m1", attempt=2, seed=5),
+            CommandDispatched(experiment_id=exp.id, machine="m1", attempt=2, started_at=0.0),
+        ],
+        actor=OPERATOR,
+        expected_seq=seq,
+        at=0.0,
+    )
     machine = ScriptedMachine(script={("reconcile", 0): Unknown("controller rebooted")})
     with Campaign.open("c", journal=journal) as campaign:
         result = campaign.run([machine])

@@ -19,7 +19,7 @@ def invalid_reading(
     goal: Goal,
     values: Mapping[str, float],
     *,
-    ranges: Mapping[str, tuple[float | None, float | None]] | Mapping[str, list[float]] = {},  # noqa: B006
+    ranges: Mapping[str, tuple[float | None, float | None]] | Mapping[str, list[float]] = {},
 ) -> str | None:
     """Return why `values` is not valid data, or None when it is."""
     missing = [m for m in goal.metrics if m not in values]
@@ -43,8 +43,12 @@ def validate(state: State, experiment_id: str) -> list[ObservationRejected]:
     exp = state.experiments[experiment_id]
     if exp.status is not Status.RECORDED or exp.values is None or state.problem is None:
         return []
-    reason = invalid_reading(state.problem.goal, exp.values, ranges=state.settings.get("ranges", {}))
-    return [] if reason is None else [ObservationRejected(experiment_id=experiment_id, reason=reason)]
+    reason = invalid_reading(
+        state.problem.goal, exp.values, ranges=state.settings.get("ranges", {})
+    )
+    return (
+        [] if reason is None else [ObservationRejected(experiment_id=experiment_id, reason=reason)]
+    )
 
 
 def target_reached(state: State) -> bool:
@@ -62,8 +66,9 @@ def stop(state: State) -> CampaignCompleted | None:
     best_id = None if best is None else best.id
     if target_reached(state) and not state.with_status(*IN_FLIGHT):
         return CampaignCompleted(reason="target reached", best_experiment_id=best_id)
-    open_ = state.with_status(Status.PROPOSED, Status.ACCEPTED, Status.AWAITING_APPROVAL,
-                              Status.UNKNOWN, *IN_FLIGHT)  # fmt: skip
+    open_ = state.with_status(
+        Status.PROPOSED, Status.ACCEPTED, Status.AWAITING_APPROVAL, Status.UNKNOWN, *IN_FLIGHT
+    )
     if state.spent >= state.budget and not open_:
         return CampaignCompleted(reason="budget spent", best_experiment_id=best_id)
     return None

@@ -38,8 +38,11 @@ def history(state: State) -> History:
             trials.append(Trial(exp.id, exp.params, values=exp.values))
         elif exp.status is Status.FAILED:
             trials.append(Trial(exp.id, exp.params, cause=exp.cause))
-    pending = [e.params for e in sorted(state.experiments.values(), key=lambda e: e.id)
-               if e.status in PENDING]  # fmt: skip
+    pending = [
+        e.params
+        for e in sorted(state.experiments.values(), key=lambda e: e.id)
+        if e.status in PENDING
+    ]
     return History(trials=trials, pending=pending, n_proposed=len(state.experiments))
 
 

@@ -17,5 +17,13 @@ def human(name: str) -> Actor:
     return Actor(Role.HUMAN, name)
 
 
-__all__ = ["ANALYST", "OPERATOR", "PERMISSIONS", "PLANNER", "SAFETY", "SYSTEM", "human",
-           "may_append"]  # fmt: skip
+__all__ = [
+    "ANALYST",
+    "OPERATOR",
+    "PERMISSIONS",
+    "PLANNER",
+    "SAFETY",
+    "SYSTEM",
+    "human",
+    "may_append",
+]

@@ -40,8 +40,10 @@ class Envelope:
     approval_ttl_s: float = 24 * 3600.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_concurrent, bool) or not isinstance(self.max_concurrent, int) or (
-            self.max_concurrent < 1
+        if (
+            isinstance(self.max_concurrent, bool)
+            or not isinstance(self.max_concurrent, int)
+            or (self.max_concurrent < 1)
         ):
             raise InvalidCampaign(
                 f"safety.max_concurrent must be an integer >= 1, got {self.max_concurrent!r}"
@@ -88,9 +90,13 @@ class Envelope:
         known = {"limits", "forbidden", "approval", "max_concurrent", "approval_ttl_s"}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise InvalidCampaign(f"safety: unknown keys {unknown}; expected some of {sorted(known)}")
-        limits = {k: (v[0], v[1]) if isinstance(v, Sequence) and len(v) == 2 else v
-                  for k, v in dict(data.get("limits", {})).items()}  # fmt: skip
+            raise InvalidCampaign(
+                f"safety: unknown keys {unknown}; expected some of {sorted(known)}"
+            )
+        limits = {
+            k: (v[0], v[1]) if isinstance(v, Sequence) and len(v) == 2 else v
+            for k, v in dict(data.get("limits", {})).items()
+        }
         return cls(
             limits=limits,
             forbidden=tuple(data.get("forbidden", ())),
@@ -116,8 +122,10 @@ def violations(envelope: Envelope, space: Space, params: Mapping[str, Value]) ->
     reasons = []
     for name, (low, high) in envelope.limits.items():
         value = float(clean[name])
-        if not math.isfinite(value) or (low is not None and value < low) or (
-            high is not None and value > high
+        if (
+            not math.isfinite(value)
+            or (low is not None and value < low)
+            or (high is not None and value > high)
         ):
             reasons.append(f"{name}={value:g} outside the hard limit [{low}, {high}]")
     for text in envelope.forbidden:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from daedalus.errors import DaedalusError, InvalidCampaign, InvalidParams
+from daedalus.errors import ConcurrencyConflict, DaedalusError, InvalidCampaign, InvalidParams
 from daedalus.events import ApprovalDenied, ApprovalGranted
 from daedalus.state import State, Status
 
@@ -25,8 +25,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+# User data (paths, reasons like '[30, 110]') is printed as is: no markup, no highlighting.
+out = Console(markup=False, highlight=False)
+err = Console(stderr=True, markup=False, highlight=False)
 
 DEFAULT_JOURNAL = Path("daedalus-runs") / "journal.db"
 JournalOpt = Annotated[Path, typer.Option("--journal", "-j", help="SQLite journal file.")]
@@ -39,7 +40,7 @@ def friendly() -> Iterator[None]:
     try:
         yield
     except DaedalusError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+        err.print(f"error: {error}", style="red", highlight=False)
         raise typer.Exit(2) from error
 
 
@@ -51,49 +52,68 @@ def _progress_callback(progress: Progress, task: Any, budget: int) -> Callable[[
         best = state.best() if state.problem else None
         metric = state.problem.goal.primary.name if state.problem else ""
         best_txt = "-" if best is None or best.values is None else f"{best.values[metric]:.5g}"
-        progress.update(task, completed=done, total=budget,
-                        info=f"failed {failed}  best {metric} {best_txt}")  # fmt: skip
+        progress.update(
+            task, completed=done, total=budget, info=f"failed {failed}  best {metric} {best_txt}"
+        )
 
     return update
 
 
 def _run_with_progress(campaign: Any, machines: list[Any], *, pace: float | None) -> Any:
     budget = campaign.state.budget
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[info]}"), TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=out, transient=False) as progress:
         task = progress.add_task(campaign.name, total=budget, info="")
-        return campaign.run(machines, pace=pace,
-                            on_change=_progress_callback(progress, task, budget))  # fmt: skip
+        return campaign.run(
+            machines, pace=pace, on_change=_progress_callback(progress, task, budget)
+        )
 
 
 def _summary(campaign: Any, result: Any, journal: Path) -> None:
     state: State = result.state
     assert state.problem is not None
     goal = state.problem.goal
-    recorded = [e for e in state.experiments.values()
-                if e.status is Status.RECORDED and e.values and goal.is_feasible(e.values)]  # fmt: skip
+    recorded = [
+        e
+        for e in state.experiments.values()
+        if e.status is Status.RECORDED and e.values and goal.is_feasible(e.values)
+    ]
     recorded.sort(key=lambda e: -goal.utility(e.values or {}))
     table = Table(title=f"best designs of {state.name}")
     for col in ["id", *state.problem.space.names, *goal.metrics]:
         table.add_column(col, justify="right")
     for e in recorded[:5]:
-        table.add_row(e.id, *(f"{e.params[n]:.4g}" if isinstance(e.params[n], float)
-                              else str(e.params[n]) for n in state.problem.space.names),
-                      *(f"{(e.values or {})[m]:.5g}" for m in goal.metrics))  # fmt: skip
+        table.add_row(
+            e.id,
+            *(
+                f"{e.params[n]:.4g}" if isinstance(e.params[n], float) else str(e.params[n])
+                for n in state.problem.space.names
+            ),
+            *(f"{(e.values or {})[m]:.5g}" for m in goal.metrics),
+        )
     out.print(table)
     failed = sum(1 for e in state.experiments.values() if e.status is Status.FAILED)
     out.print(f"run ended: {result.stopped}; {len(state.experiments)} designs, {failed} failed")
     ref = state.problem.reference
     if ref is not None and recorded:
         best = (recorded[0].values or {})[goal.primary.name]
-        out.print(f"best {goal.primary.name} {best:.5g} = {100 * best / ref.value:.1f}% of the "
-                  f"reference {ref.value:.5g}")  # fmt: skip
+        out.print(
+            f"best {goal.primary.name} {best:.5g} = {100 * best / ref.value:.1f}% of the "
+            f"reference {ref.value:.5g}"
+        )
     out.print(f"journal: {journal}")
     if result.stopped == "waiting for approval":
         for e in state.with_status(Status.AWAITING_APPROVAL):
-            out.print(f"  approve with: daedalus approve {state.name} {e.id} --journal {journal}"
-                      f"   ({e.reason})")  # fmt: skip
+            out.print(
+                f"  approve with: daedalus approve {state.name} {e.id} --journal {journal}"
+                f"   ({e.reason})"
+            )
         out.print(f"  then: daedalus resume {state.name} --journal {journal}")
 
 
@@ -120,7 +140,8 @@ def demo(
     journal: JournalOpt = Path("daedalus-runs") / "demo.db",
     report: Annotated[Path, typer.Option(help="Where the HTML report goes.")] = Path(
         "daedalus-runs"
-    ) / "demo.html",
+    )
+    / "demo.html",
     pace: Annotated[float | None, typer.Option(help="Campaign seconds per real second.")] = None,
 ) -> None:
     """Optimise the simulated SnAr flow reactor: max space-time yield with E-factor <= 9."""
@@ -131,10 +152,20 @@ def demo(
         spec = CampaignSpec(name=None, simulator="snar", count=machines)
         store, _ = open_journal(journal)
         name = _free_name(store, "snar-demo")
-        out.print(f"campaign {name}: {budget} experiments on {machines} simulated SnAr reactors, "
-                  f"seed {seed}")  # fmt: skip
-        campaign = Campaign.create(name, spec.problem(), journal=store, seed=seed, budget=budget,
-                                   batch=1, proposer="bayes", machines=spec.machines_setting())  # fmt: skip
+        out.print(
+            f"campaign {name}: {budget} experiments on {machines} simulated SnAr reactors, "
+            f"seed {seed}"
+        )
+        campaign = Campaign.create(
+            name,
+            spec.problem(),
+            journal=store,
+            seed=seed,
+            budget=budget,
+            batch=1,
+            proposer="bayes",
+            machines=spec.machines_setting(),
+        )
         with campaign:
             result = _run_with_progress(campaign, spec.machines(), pace=pace)
             _summary(campaign, result, journal)
@@ -147,17 +178,23 @@ def sims(as_json: JsonOpt = False) -> None:
     """List the built-in simulators."""
     from daedalus.sims.registry import SIMULATORS, get_simulator
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, info in SIMULATORS.items():
         problem = get_simulator(name).problem
         ref = problem.reference
-        rows.append({
-            "name": name, "domain": info.domain, "summary": info.summary,
-            "parameters": list(problem.space.names),
-            "objectives": [f"{'max' if o.sign > 0 else 'min'} {o.name}" for o in problem.goal.objectives],
-            "constraints": [str(c) for c in problem.goal.constraints],
-            "reference": None if ref is None else ref.value,
-        })  # fmt: skip
+        rows.append(
+            {
+                "name": name,
+                "domain": info.domain,
+                "summary": info.summary,
+                "parameters": list(problem.space.names),
+                "objectives": [
+                    f"{'max' if o.sign > 0 else 'min'} {o.name}" for o in problem.goal.objectives
+                ],
+                "constraints": [str(c) for c in problem.goal.constraints],
+                "reference": None if ref is None else ref.value,
+            }
+        )
     if as_json:
         out.print_json(json.dumps(rows))
         return
@@ -166,22 +203,34 @@ def sims(as_json: JsonOpt = False) -> None:
         table.add_column(col)
     for r in rows:
         goal = ", ".join(r["objectives"] + r["constraints"])
-        table.add_row(r["name"], r["domain"], ", ".join(r["parameters"]), goal,
-                      "-" if r["reference"] is None else f"{r['reference']:.6g}")  # fmt: skip
+        table.add_row(
+            r["name"],
+            r["domain"],
+            ", ".join(r["parameters"]),
+            goal,
+            "-" if r["reference"] is None else f"{r['reference']:.6g}",
+        )
     out.print(table)
 
 
 @app.command()
 def run(
-    target: Annotated[str, typer.Argument(help="A simulator name (see `daedalus sims`) or a campaign .toml file.")],
+    target: Annotated[
+        str, typer.Argument(help="A simulator name (see `daedalus sims`) or a campaign .toml file.")
+    ],
     budget: Annotated[int | None, typer.Option(help="Experiments to run.")] = None,
     batch: Annotated[int | None, typer.Option(help="Designs per proposer call.")] = None,
     machines: Annotated[int | None, typer.Option(help="Simulated machines at once.")] = None,
     seed: Annotated[int | None, typer.Option(help="Campaign seed.")] = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
-    name: Annotated[str | None, typer.Option(help="Campaign name (default: from file or simulator).")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Campaign name (default: from file or simulator).")
+    ] = None,
     proposer: Annotated[str | None, typer.Option(help="bayes or sobol.")] = None,
-    pace: Annotated[float | None, typer.Option(help="Campaign seconds per real second (default: as fast as possible).")] = None,
+    pace: Annotated[
+        float | None,
+        typer.Option(help="Campaign seconds per real second (default: as fast as possible)."),
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
 ) -> None:
     """Create a campaign and run it to the end (or until a person is needed)."""
@@ -195,17 +244,27 @@ def run(
             spec = CampaignSpec(name=None, simulator=target)
             spec.problem()  # unknown simulator: fail before touching the journal
         options = dict(spec.options)
-        for key, value in (("budget", budget), ("batch", batch), ("seed", seed),
-                           ("proposer", proposer)):  # fmt: skip
+        for key, value in (
+            ("budget", budget),
+            ("batch", batch),
+            ("seed", seed),
+            ("proposer", proposer),
+        ):
             if value is not None:
                 options[key] = value
         count = machines if machines is not None else spec.count
-        spec = CampaignSpec(spec.name, spec.simulator, options, count, spec.sim_options,
-                            spec.constraints)  # fmt: skip
+        spec = CampaignSpec(
+            spec.name, spec.simulator, options, count, spec.sim_options, spec.constraints
+        )
         store, _ = open_journal(journal)
         campaign_name = name or spec.name or _free_name(store, spec.simulator)
-        campaign = Campaign.create(campaign_name, spec.problem(), journal=store,
-                                   machines=spec.machines_setting(), **options)  # fmt: skip
+        campaign = Campaign.create(
+            campaign_name,
+            spec.problem(),
+            journal=store,
+            machines=spec.machines_setting(),
+            **options,
+        )
         with campaign:
             result = _run_with_progress(campaign, spec.machines(), pace=pace)
             _summary(campaign, result, journal)
@@ -240,15 +299,20 @@ def _show_json(state: State) -> dict[str, Any]:
         "budget": {"total": state.budget, "spent": state.spent, "finished": state.finished},
         "goal": None if state.problem is None else state.problem.goal.to_dict(),
         "best": None if best is None else best.to_dict(),
-        "experiments": [e.to_dict() for e in sorted(state.experiments.values(), key=lambda e: e.id)],
+        "experiments": [
+            e.to_dict() for e in sorted(state.experiments.values(), key=lambda e: e.id)
+        ],
         "paused_machines": state.paused_machines,
         "seq": state.seq,
     }
 
 
 @app.command()
-def show(name: Annotated[str, typer.Argument(help="Campaign name.")],
-         journal: JournalOpt = DEFAULT_JOURNAL, as_json: JsonOpt = False) -> None:  # fmt: skip
+def show(
+    name: Annotated[str, typer.Argument(help="Campaign name.")],
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    as_json: JsonOpt = False,
+) -> None:
     """Show a campaign's experiments, its best feasible design and its budget."""
     from daedalus.runtime.campaign import Campaign
 
@@ -264,11 +328,19 @@ def show(name: Annotated[str, typer.Argument(help="Campaign name.")],
         for col in ("id", "status", *state.problem.space.names, *metrics, "cause"):
             table.add_column(col)
         for e in sorted(state.experiments.values(), key=lambda e: e.id):
-            table.add_row(e.id, str(e.status),
-                          *(f"{e.params[n]:.4g}" if isinstance(e.params[n], float) else str(e.params[n])
-                            for n in state.problem.space.names),
-                          *("" if e.values is None else f"{e.values.get(m, float('nan')):.5g}" for m in metrics),
-                          e.cause or "")  # fmt: skip
+            table.add_row(
+                e.id,
+                str(e.status),
+                *(
+                    f"{e.params[n]:.4g}" if isinstance(e.params[n], float) else str(e.params[n])
+                    for n in state.problem.space.names
+                ),
+                *(
+                    "" if e.values is None else f"{e.values.get(m, float('nan')):.5g}"
+                    for m in metrics
+                ),
+                e.cause or "",
+            )
         out.print(table)
         b = data["budget"]
         out.print(f"budget: {b['spent']}/{b['total']} spent, {b['finished']} finished")
@@ -276,52 +348,69 @@ def show(name: Annotated[str, typer.Argument(help="Campaign name.")],
             out.print(f"best: {data['best']['id']} {data['best']['values']}")
 
 
-def _decide(name: str, experiment_id: str, journal: Path, *, grant: bool, by: str, reason: str) -> None:
+def _decide(
+    name: str, experiment_id: str, journal: Path, *, grant: bool, by: str, reason: str
+) -> None:
     from daedalus.agents.roles import human
     from daedalus.runtime.campaign import Campaign
 
     with friendly(), Campaign.open(name, journal=journal) as campaign:
         for _ in range(5):
             state = campaign.state
-            exp = state.experiments.get(experiment_id)
-            if exp is None or exp.status is not Status.AWAITING_APPROVAL:
-                status = "unknown" if exp is None else str(exp.status)
+            found = state.experiments.get(experiment_id)
+            if found is None or found.status is not Status.AWAITING_APPROVAL:
+                status = "unknown" if found is None else str(found.status)
                 raise InvalidParams(f"{experiment_id} in {name} is {status}, not awaiting approval")
+            exp = found
             if exp.approval_expires_at is not None and time.time() > exp.approval_expires_at:
                 raise InvalidCampaign(f"the approval request for {experiment_id} has expired")
-            event = (ApprovalGranted(experiment_id=exp.id, design_hash=exp.design_hash, by=by)
-                     if grant else ApprovalDenied(experiment_id=exp.id, design_hash=exp.design_hash,
-                                                  by=by, reason=reason))  # fmt: skip
+            event = (
+                ApprovalGranted(experiment_id=exp.id, design_hash=exp.design_hash, by=by)
+                if grant
+                else ApprovalDenied(
+                    experiment_id=exp.id, design_hash=exp.design_hash, by=by, reason=reason
+                )
+            )
             try:
-                campaign.journal.append(name, [event], actor=human(by), expected_seq=state.seq,
-                                        at=state.clock)  # fmt: skip
+                campaign.journal.append(
+                    name, [event], actor=human(by), expected_seq=state.seq, at=state.clock
+                )
                 break
-            except DaedalusError as error:
-                if type(error).__name__ != "ConcurrencyConflict":
-                    raise
+            except ConcurrencyConflict:
+                continue  # the runtime appended meanwhile: look again
         verb = "approved" if grant else "denied"
         out.print(f"{experiment_id} {verb}: {dict(exp.params)} (design {exp.design_hash})")
         out.print(f"continue with: daedalus resume {name} --journal {journal}")
 
 
 @app.command()
-def approve(name: str, experiment_id: str, journal: JournalOpt = DEFAULT_JOURNAL,
-            by: Annotated[str, typer.Option(help="Who approves.")] = "operator") -> None:  # fmt: skip
+def approve(
+    name: str,
+    experiment_id: str,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    by: Annotated[str, typer.Option(help="Who approves.")] = "operator",
+) -> None:
     """Approve one design that safety sent to a person; binds to that exact design."""
     _decide(name, experiment_id, journal, grant=True, by=by, reason="")
 
 
 @app.command()
-def deny(name: str, experiment_id: str, journal: JournalOpt = DEFAULT_JOURNAL,
-         by: Annotated[str, typer.Option(help="Who denies.")] = "operator",
-         reason: Annotated[str, typer.Option(help="Why.")] = "") -> None:  # fmt: skip
+def deny(
+    name: str,
+    experiment_id: str,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    by: Annotated[str, typer.Option(help="Who denies.")] = "operator",
+    reason: Annotated[str, typer.Option(help="Why.")] = "",
+) -> None:
     """Deny one design that safety sent to a person."""
     _decide(name, experiment_id, journal, grant=False, by=by, reason=reason)
 
 
 @app.command()
-def verify(name: Annotated[str | None, typer.Argument(help="Campaign (default: all).")] = None,
-           journal: JournalOpt = DEFAULT_JOURNAL) -> None:  # fmt: skip
+def verify(
+    name: Annotated[str | None, typer.Argument(help="Campaign (default: all).")] = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+) -> None:
     """Check every record's hash chain and replay each campaign from its first event."""
     from daedalus.runtime.campaign import open_journal
     from daedalus.state import replay
@@ -334,15 +423,22 @@ def verify(name: Annotated[str | None, typer.Argument(help="Campaign (default: a
             names = [name] if name else store.campaigns()
             for n in names:
                 state = replay(store.read(n))
-                out.print(f"{n}: {state.seq} records, hash chain ok, replay ok, "
-                          f"state {state.digest()[:16]}")  # fmt: skip
+                out.print(
+                    f"{n}: {state.seq} records, hash chain ok, replay ok, "
+                    f"state {state.digest()[:16]}"
+                )
         finally:
             store.close()
 
 
 @app.command()
-def report(name: str, journal: JournalOpt = DEFAULT_JOURNAL,
-           out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html")) -> None:  # fmt: skip
+def report(
+    name: str,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+) -> None:
     """Write a self-contained HTML report of a campaign."""
     from daedalus.runtime.campaign import Campaign
 
@@ -352,12 +448,18 @@ def report(name: str, journal: JournalOpt = DEFAULT_JOURNAL,
 
 @app.command()
 def bench(
-    problem: Annotated[str, typer.Argument(help="snar, branin or hartmann6 (any built-in simulator).")],
-    proposer: Annotated[list[str], typer.Option(help="Proposer to score; repeat for several.")] = ["bayes", "sobol"],  # noqa: B006
+    problem: Annotated[
+        str, typer.Argument(help="snar, branin or hartmann6 (any built-in simulator).")
+    ],
+    proposer: Annotated[
+        list[str] | None, typer.Option(help="Proposer to score; repeat for several.")
+    ] = None,
     seeds: Annotated[int, typer.Option(help="Runs per proposer (seeds 0..N-1).")] = 10,
     budget: Annotated[int, typer.Option(help="Experiments per run.")] = 30,
     batch: Annotated[int, typer.Option(help="Experiments at once.")] = 1,
-    out_path: Annotated[Path | None, typer.Option("--out", help="JSON file for the run records.")] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="JSON file for the run records.")
+    ] = None,
 ) -> None:
     """Score proposers on a problem: best value after each experiment, regret, failures, time."""
     from daedalus.bench import run_bench, summarise
@@ -365,18 +467,32 @@ def bench(
 
     with friendly():
         get_simulator(problem)
+        proposers = proposer or ["bayes", "sobol"]
         if seeds < 1 or budget < 1 or batch < 1:
             raise InvalidCampaign("--seeds, --budget and --batch must be >= 1")
-        total = len(proposer) * seeds
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err) as progress:  # fmt: skip
+        total = len(proposers) * seeds
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
             task = progress.add_task(f"bench {problem}", total=total)
-            records = run_bench(problem, proposer, seeds=seeds, budget=budget, batch=batch,
-                                on_run=lambda _: progress.advance(task))  # fmt: skip
+            records = run_bench(
+                problem,
+                proposers,
+                seeds=seeds,
+                budget=budget,
+                batch=batch,
+                on_run=lambda _: progress.advance(task),
+            )
         if out_path is not None:
             out_path.parent.mkdir(parents=True, exist_ok=True)
             out_path.write_text(json.dumps(records, indent=1), encoding="utf-8")
-        table = Table(title=f"{problem}: budget {budget}, batch {batch}, {seeds} seeds (median [q1, q3])")
+        table = Table(
+            title=f"{problem}: budget {budget}, batch {batch}, {seeds} seeds (median [q1, q3])"
+        )
         for col in ("proposer", "final best", "regret", "failed", "proposer s/batch"):
             table.add_column(col, justify="right")
 
@@ -384,8 +500,13 @@ def bench(
             return "-" if v is None else f"{v[1]:.5g} [{v[0]:.4g}, {v[2]:.4g}]"
 
         for row in summarise(records):
-            table.add_row(row["proposer"], q(row["final_best"]), q(row["regret"]),
-                          f"{row['failed']:g}", "-" if row["proposer_s"] is None else f"{row['proposer_s']:.3f}")  # fmt: skip
+            table.add_row(
+                row["proposer"],
+                q(row["final_best"]),
+                q(row["regret"]),
+                f"{row['failed']:g}",
+                "-" if row["proposer_s"] is None else f"{row['proposer_s']:.3f}",
+            )
         out.print(table)
         if out_path is not None:
             out.print(f"records: {out_path}")

@@ -122,8 +122,18 @@ def record_hash(
     payload: Mapping[str, Any],
     prev_hash: str,
 ) -> str:
-    body = [campaign, seq, type, version, at, str(actor.role), actor.id, experiment_id, payload,
-            prev_hash]  # fmt: skip
+    body = [
+        campaign,
+        seq,
+        type,
+        version,
+        at,
+        str(actor.role),
+        actor.id,
+        experiment_id,
+        payload,
+        prev_hash,
+    ]
     return hashlib.sha256(canonical(body).encode()).hexdigest()
 
 
@@ -181,7 +191,9 @@ def permission_error(refused: Sequence[AppendRefused]) -> PermissionDenied:
 SYSTEM = Actor(Role.SYSTEM, "journal")
 
 
-def verify(records: Iterator[Record], *, where: str, after: int = 0, prev_hash: str | None = None) -> Iterator[Record]:
+def verify(
+    records: Iterator[Record], *, where: str, after: int = 0, prev_hash: str | None = None
+) -> Iterator[Record]:
     """Check links, hashes, gaps and event types as records stream past; yield them unchanged.
 
     `prev_hash` is the hash of record `after` when reading from the middle (None skips the first
@@ -189,6 +201,7 @@ def verify(records: Iterator[Record], *, where: str, after: int = 0, prev_hash: 
     """
     expected_seq, prev = after + 1, prev_hash
     for r in records:
+
         def fail(reason: str, r: Record = r) -> JournalCorrupt:
             return JournalCorrupt(f"{where}: campaign {r.campaign!r} seq {r.seq}: {reason}")
 
@@ -196,8 +209,20 @@ def verify(records: Iterator[Record], *, where: str, after: int = 0, prev_hash: 
             raise fail(f"gap in the log: expected seq {expected_seq}")
         if prev is not None and r.prev_hash != prev:
             raise fail("broken hash chain: prev_hash does not match the previous record")
-        fields = {k: getattr(r, k) for k in ("campaign", "seq", "type", "version", "at", "actor",
-                                             "experiment_id", "payload", "prev_hash")}  # fmt: skip
+        fields = {
+            k: getattr(r, k)
+            for k in (
+                "campaign",
+                "seq",
+                "type",
+                "version",
+                "at",
+                "actor",
+                "experiment_id",
+                "payload",
+                "prev_hash",
+            )
+        }
         if record_hash(**fields) != r.hash:
             raise fail("record hash does not match its contents (edited or torn record)")
         try:

@@ -112,6 +112,9 @@ class MemoryJournal:
     def read(self, campaign: str, *, after: int = 0) -> Iterator[Record]:
         """Yield the campaign's records with `seq > after`, verified; see `Journal.read`.
 
+        Yields the records present at the call; appends made while iterating are read by the
+        next `read(after=...)`.
+
         Raises:
             UnknownCampaign: at the call, not at the first `next()`.
         """
@@ -122,14 +125,16 @@ class MemoryJournal:
             log = self._logs.get(campaign)
             if not log:
                 raise unknown_campaign(campaign, sorted(self._logs), where=_WHERE)
+            if after > len(log):
+                return iter(())
             rows = log[after:]  # a snapshot: the log only grows, and rows are immutable
-            anchor = GENESIS if after == 0 else log[after - 1][-1] if after <= len(log) else None
-        if anchor is None:
-            return iter(())
+            anchor = log[after - 1][-1] if after else GENESIS  # the hash of record `after`
         return verify(
-            (from_row(row, where=_WHERE) for row in rows), where=_WHERE, after=after,
+            (from_row(row, where=_WHERE) for row in rows),
+            where=_WHERE,
+            after=after,
             prev_hash=anchor,
-        )  # fmt: skip
+        )
 
     def campaigns(self) -> list[str]:
         """The campaigns that have at least one record, sorted."""

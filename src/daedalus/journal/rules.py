@@ -50,7 +50,7 @@ def check_append_args(
     if isinstance(events, str | bytes) or not isinstance(events, Sequence):
         raise TypeError(f"append: events must be a sequence of events, got {type(events).__name__}")
     for event in events:
-        cls = EVENT_TYPES.get(getattr(event, "type", None))  # type: ignore[arg-type]
+        cls = EVENT_TYPES.get(str(getattr(event, "type", "")))
         if cls is None or not isinstance(event, cls):
             raise TypeError(
                 f"append: {event!r} is not a journal event; use one of the classes in "
@@ -123,12 +123,10 @@ def holder_alive(holder: str) -> bool:
     if pid <= 0:
         return True
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
-    except PermissionError:  # it exists, under another user
-        return True
-    except OSError:
+    except OSError:  # PermissionError: it exists, under another user
         return True
     return True
 
@@ -244,18 +242,35 @@ Row = tuple[Any, ...]
 """A record flattened for storage, in `ROW_COLUMNS` order; the payload is canonical JSON text."""
 
 ROW_COLUMNS = (
-    "campaign", "seq", "type", "version", "at", "actor_role", "actor_id", "experiment_id",
-    "payload", "prev_hash", "hash",
-)  # fmt: skip
+    "campaign",
+    "seq",
+    "type",
+    "version",
+    "at",
+    "actor_role",
+    "actor_id",
+    "experiment_id",
+    "payload",
+    "prev_hash",
+    "hash",
+)
 
 
 def to_row(record: Record) -> Row:
     """Flatten `record` for storage, its payload as `base.canonical` JSON text."""
     return (
-        record.campaign, record.seq, record.type, record.version, record.at,
-        str(record.actor.role), record.actor.id, record.experiment_id,
-        canonical(record.payload), record.prev_hash, record.hash,
-    )  # fmt: skip
+        record.campaign,
+        record.seq,
+        record.type,
+        record.version,
+        record.at,
+        str(record.actor.role),
+        record.actor.id,
+        record.experiment_id,
+        canonical(record.payload),
+        record.prev_hash,
+        record.hash,
+    )
 
 
 def from_row(row: Row, *, where: str) -> Record:
@@ -278,10 +293,14 @@ def from_row(row: Row, *, where: str) -> Record:
     except ValueError as err:
         raise fail(f"unknown actor role {role!r}") from err
     kinds = (
-        (seq, int, "seq"), (type_, str, "type"), (version, int, "version"),
-        (at, float, "at"), (actor_id, str, "actor id"), (prev, str, "prev_hash"),
+        (seq, int, "seq"),
+        (type_, str, "type"),
+        (version, int, "version"),
+        (at, float, "at"),
+        (actor_id, str, "actor id"),
+        (prev, str, "prev_hash"),
         (digest, str, "hash"),
-    )  # fmt: skip
+    )
     for value, kind, name in kinds:
         if not isinstance(value, kind) or isinstance(value, bool):
             raise fail(f"{name} is {value!r}, not a {kind.__name__}")

@@ -162,9 +162,13 @@ class SqliteJournal:
             else:
                 current, last_token = _lease(db, campaign)
                 check_append_lease(
-                    campaign, actor=actor, token=token, current=current, last_token=last_token,
+                    campaign,
+                    actor=actor,
+                    token=token,
+                    current=current,
+                    last_token=last_token,
                     now=time.time(),
-                )  # fmt: skip
+                )
                 records = make_records(
                     campaign, events, actor=actor, at=at, last_seq=last_seq, last_hash=last_hash
                 )
@@ -177,7 +181,8 @@ class SqliteJournal:
         """Yield the campaign's records with `seq > after`, verified; see `Journal.read`.
 
         Reading from the middle checks record `after` itself and the link to it. Records are
-        fetched a page at a time; appends made while iterating are read too.
+        fetched a page at a time, up to the last seq at the time of the call: appends made while
+        iterating are read by the next `read(after=...)`.
 
         Raises:
             UnknownCampaign: at the call, not at the first `next()`.
@@ -191,9 +196,8 @@ class SqliteJournal:
         if after > last:
             return iter(())
         prev = GENESIS if after == 0 else self._anchor(campaign, after)
-        return verify(
-            self._records(campaign, after), where=self._where, after=after, prev_hash=prev
-        )
+        records = self._records(campaign, after, last)
+        return verify(records, where=self._where, after=after, prev_hash=prev)
 
     def campaigns(self) -> list[str]:
         """The campaigns that have at least one record, sorted."""
@@ -275,12 +279,12 @@ class SqliteJournal:
         with self._lock, _damage_is_corruption(self._where):
             return self._connection().execute(sql, params).fetchall()
 
-    def _records(self, campaign: str, after: int) -> Iterator[Record]:
+    def _records(self, campaign: str, after: int, last: int) -> Iterator[Record]:
         seq = after
         while True:
             rows = self._query(
-                f"{_SELECT} WHERE campaign = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (campaign, seq, _PAGE),
+                f"{_SELECT} WHERE campaign = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                (campaign, seq, last, _PAGE),
             )
             for row in rows:
                 yield from_row(row, where=self._where)
@@ -296,8 +300,9 @@ class SqliteJournal:
                 f"{self._where}: campaign {campaign!r} seq {seq}: record missing (gap in the "
                 f"log); cannot read after it"
             )
-        (record,) = verify(iter([from_row(rows[0], where=self._where)]), where=self._where,
-                           after=seq - 1)  # fmt: skip
+        (record,) = verify(
+            iter([from_row(rows[0], where=self._where)]), where=self._where, after=seq - 1
+        )
         return record.hash
 
 
@@ -307,17 +312,22 @@ def _open(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     )
     try:
         with _damage_is_corruption(str(path)):
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = FULL")
-            _ensure_schema(db, str(path))
+            _prepare(db, str(path))
     except BaseException:
         db.close()
         raise
     return db
 
 
-def _ensure_schema(db: sqlite3.Connection, where: str) -> None:
-    if not _tables(db):
+def _prepare(db: sqlite3.Connection, where: str) -> None:
+    """Check an existing journal before changing anything, so a file that is not one (another
+    application's database) is refused untouched; create the schema in a new file."""
+    db.execute("PRAGMA synchronous = FULL")  # a setting of this connection, not of the file
+    tables = _tables(db)
+    if tables:
+        _check_schema(db, tables, where)
+    db.execute("PRAGMA journal_mode = WAL")
+    if not tables:
         db.execute("BEGIN IMMEDIATE")
         try:
             if not _tables(db):  # another process may have created it while we waited
@@ -329,7 +339,10 @@ def _ensure_schema(db: sqlite3.Connection, where: str) -> None:
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
             raise
-    tables = _tables(db)
+        _check_schema(db, _tables(db), where)
+
+
+def _check_schema(db: sqlite3.Connection, tables: set[str], where: str) -> None:
     if "schema_version" not in tables:
         raise JournalCorrupt(
             f"{where}: an SQLite database but not a daedalus journal (its tables are "

@@ -20,19 +20,29 @@ from typing import Any
 from daedalus.agents import analyst, planner, safety
 from daedalus.agents.roles import ANALYST, OPERATOR, PLANNER, SAFETY, SYSTEM
 from daedalus.errors import (
-    ConcurrencyConflict, InvalidCampaign, InvalidParams, UnknownCampaign,
-)  # fmt: skip
+    ConcurrencyConflict,
+    InvalidCampaign,
+    InvalidParams,
+    UnknownCampaign,
+)
 from daedalus.events import (
-    CampaignCreated, Cause, CommandDispatched, CommandIntended, ExperimentFailed, ObservationRecorded,
-    ProposalReviewed, Verdict,
-)  # fmt: skip
+    CampaignCreated,
+    Cause,
+    CommandDispatched,
+    CommandIntended,
+    ExperimentFailed,
+    ObservationRecorded,
+    ProposalReviewed,
+    Verdict,
+)
 from daedalus.journal.base import Journal
 from daedalus.machines.base import Machine
 from daedalus.problem import Problem
 from daedalus.proposers import make_proposer
 from daedalus.proposers.base import Proposer
 from daedalus.runtime.clock import Clock, VirtualClock
-from daedalus.runtime.loop import LEASE_TTL_S, RunResult, Runtime, holder_id
+from daedalus.journal.rules import holder_id
+from daedalus.runtime.loop import LEASE_TTL_S, RunResult, Runtime
 from daedalus.runtime.writer import CampaignWriter
 from daedalus.state import Experiment, State, Status, replay
 
@@ -47,6 +57,17 @@ def open_journal(journal: Journal | str | Path) -> tuple[Journal, bool]:
 
         return SqliteJournal(Path(journal)), True
     return journal, False
+
+
+# Campaign.create's defaults, for callers that validate settings before creating.
+CREATE_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "budget": 40,
+    "batch": 1,
+    "proposer": "bayes",
+    "retries": 2,
+    "safety": None,
+}
 
 
 def build_settings(problem: Problem, **options: Any) -> dict[str, Any]:
@@ -129,10 +150,19 @@ class Campaign:
                 "starting with a letter or digit"
             )
         settings = build_settings(
-            problem, seed=seed, budget=budget, batch=batch, proposer=proposer,
-            proposer_options=proposer_options, safety=safety, retries=retries,
-            timeout_s=timeout_s, target=target, ranges=ranges, machines=machines,
-        )  # fmt: skip
+            problem,
+            seed=seed,
+            budget=budget,
+            batch=batch,
+            proposer=proposer,
+            proposer_options=proposer_options,
+            safety=safety,
+            retries=retries,
+            timeout_s=timeout_s,
+            target=target,
+            ranges=ranges,
+            machines=machines,
+        )
         store, owns = open_journal(journal)
         created = CampaignCreated(name=name, problem=problem.to_dict(), settings=settings)
         try:
@@ -168,9 +198,11 @@ class Campaign:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.close()
 
     # -- reading -------------------------------------------------------------------------------
@@ -207,10 +239,13 @@ class Campaign:
         """
         self._release_lease()
         runtime = Runtime(
-            self.journal, self.name, machines,
+            self.journal,
+            self.name,
+            machines,
             clock=clock if clock is not None else VirtualClock(pace=pace),
-            proposer=proposer, on_change=on_change,
-        )  # fmt: skip
+            proposer=proposer,
+            on_change=on_change,
+        )
         return asyncio.run(runtime.run())
 
     # -- ask / tell ----------------------------------------------------------------------------
@@ -249,8 +284,9 @@ class Campaign:
             assert writer.state.problem is not None
             envelope = safety.Envelope.from_dict(writer.state.settings.get("safety", {}))
             for p in proposals:
-                verdicts = safety.review(envelope, writer.state.problem.space, p,
-                                         now_unix=time.time())  # fmt: skip
+                verdicts = safety.review(
+                    envelope, writer.state.problem.space, p, now_unix=time.time()
+                )
                 writer.emit(SAFETY, verdicts)
                 exp = writer.state.experiments[p.experiment_id]
                 if exp.status is Status.ACCEPTED and self._dispatch_manual(writer, exp):
@@ -271,16 +307,22 @@ class Campaign:
         envelope = safety.Envelope.from_dict(state.settings.get("safety", {}))
         blocked = safety.violations(envelope, state.problem.space, exp.params)
         if blocked:
-            writer.emit(SAFETY, [ProposalReviewed(experiment_id=exp.id, verdict=Verdict.BLOCK,
-                                                  reasons=blocked)])  # fmt: skip
+            writer.emit(
+                SAFETY,
+                [ProposalReviewed(experiment_id=exp.id, verdict=Verdict.BLOCK, reasons=blocked)],
+            )
             return False
         attempt = exp.attempt + 1
         seed = planner.derive_seed(int(state.settings.get("seed", 0)), exp.id, attempt)
-        writer.emit(OPERATOR, [
-            CommandIntended(experiment_id=exp.id, machine=MANUAL, attempt=attempt, seed=seed),
-            CommandDispatched(experiment_id=exp.id, machine=MANUAL, attempt=attempt,
-                              started_at=time.time()),
-        ])  # fmt: skip
+        writer.emit(
+            OPERATOR,
+            [
+                CommandIntended(experiment_id=exp.id, machine=MANUAL, attempt=attempt, seed=seed),
+                CommandDispatched(
+                    experiment_id=exp.id, machine=MANUAL, attempt=attempt, started_at=time.time()
+                ),
+            ],
+        )
         return True
 
     def _running(self, writer: CampaignWriter, experiment_id: str) -> Experiment:
@@ -307,9 +349,17 @@ class Campaign:
         ):
             raise InvalidParams(f"values must map metric names to numbers, got {values!r}")
         duration = max(0.0, time.time() - (exp.started_at or time.time()))
-        writer.emit(OPERATOR, [ObservationRecorded(
-            experiment_id=exp.id, values={k: float(v) for k, v in values.items()},
-            duration_s=duration, attempt=exp.attempt)])  # fmt: skip
+        writer.emit(
+            OPERATOR,
+            [
+                ObservationRecorded(
+                    experiment_id=exp.id,
+                    values={k: float(v) for k, v in values.items()},
+                    duration_s=duration,
+                    attempt=exp.attempt,
+                )
+            ],
+        )
         writer.emit(ANALYST, analyst.validate(writer.state, exp.id))
         self._maybe_complete(writer)
         return writer.state.experiments[exp.id]
@@ -321,14 +371,21 @@ class Campaign:
         try:
             cause = Cause(cause)
         except ValueError as err:
-            raise InvalidParams(
-                f"cause {cause!r} is not one of {[str(c) for c in Cause]}"
-            ) from err
+            raise InvalidParams(f"cause {cause!r} is not one of {[str(c) for c in Cause]}") from err
         writer = self._live()
         exp = self._running(writer, experiment_id)
-        writer.emit(OPERATOR, [ExperimentFailed(
-            experiment_id=exp.id, cause=cause, reason=reason or str(cause), attempt=exp.attempt,
-            retry=False)])  # fmt: skip
+        writer.emit(
+            OPERATOR,
+            [
+                ExperimentFailed(
+                    experiment_id=exp.id,
+                    cause=cause,
+                    reason=reason or str(cause),
+                    attempt=exp.attempt,
+                    retry=False,
+                )
+            ],
+        )
         self._maybe_complete(writer)
         return writer.state.experiments[exp.id]
 

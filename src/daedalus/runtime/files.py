@@ -44,13 +44,29 @@ from daedalus.errors import DaedalusError, InvalidCampaign
 from daedalus.goal import Goal
 from daedalus.machines.base import Machine
 from daedalus.problem import Problem
+from daedalus.runtime.campaign import CREATE_DEFAULTS, build_settings
 from daedalus.sims.base import SimulatedMachine
 from daedalus.sims.registry import get_simulator
 
-TOP = {"name": str, "simulator": str, "campaign": dict, "machines": dict, "goal": dict,
-       "safety": dict, "ranges": dict}  # fmt: skip
-CAMPAIGN = {"budget": int, "batch": int, "seed": int, "proposer": str, "retries": int,
-            "timeout_s": (int, float), "target": (int, float), "proposer_options": dict}  # fmt: skip
+TOP = {
+    "name": str,
+    "simulator": str,
+    "campaign": dict,
+    "machines": dict,
+    "goal": dict,
+    "safety": dict,
+    "ranges": dict,
+}
+CAMPAIGN = {
+    "budget": int,
+    "batch": int,
+    "seed": int,
+    "proposer": str,
+    "retries": int,
+    "timeout_s": (int, float),
+    "target": (int, float),
+    "proposer_options": dict,
+}
 MACHINES = {"count": int, "options": dict}
 
 
@@ -105,8 +121,8 @@ def _check_keys(where: str, table: Mapping[str, Any], schema: Mapping[str, Any])
         kind = schema[key]
         ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
         if not ok:
-            expected = kind.__name__ if isinstance(kind, type) else " or ".join(
-                k.__name__ for k in kind
+            expected = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             )
             raise InvalidCampaign(f"{where}.{key}: expected {expected}, got {value!r}")
 
@@ -133,7 +149,9 @@ def load_campaign_file(path: str | Path) -> CampaignSpec:
 def _spec(data: Mapping[str, Any]) -> CampaignSpec:
     _check_keys("file", data, TOP)
     if "simulator" not in data:
-        raise InvalidCampaign("file: missing key 'simulator'; name a built-in simulator (`daedalus sims`)")
+        raise InvalidCampaign(
+            "file: missing key 'simulator'; name a built-in simulator (`daedalus sims`)"
+        )
     campaign = dict(data.get("campaign", {}))
     _check_keys("[campaign]", campaign, CAMPAIGN)
     machines = dict(data.get("machines", {}))
@@ -160,7 +178,9 @@ def _spec(data: Mapping[str, Any]) -> CampaignSpec:
     if spec.count < 1:
         raise InvalidCampaign(f"[machines].count: expected an integer >= 1, got {spec.count}")
     try:
-        spec.problem()
+        problem = spec.problem()
     except TypeError as err:
         raise InvalidCampaign(f"[machines].options: {err}") from err
+    settings = {**CREATE_DEFAULTS, **options}
+    build_settings(problem, **settings)  # every setting checked before anything is written
     return spec

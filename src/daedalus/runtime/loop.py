@@ -11,6 +11,7 @@ campaign is deterministic and a resumed one continues exactly as an uninterrupte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
@@ -21,14 +22,33 @@ from daedalus.agents import analyst, operator, planner, safety
 from daedalus.agents.roles import ANALYST, OPERATOR, PLANNER, SAFETY, SYSTEM
 from daedalus.errors import InvalidCampaign, LeaseHeld
 from daedalus.events import (
-    Cause, CommandDispatched, CommandIntended, MachinePaused, ProposalReviewed, Reconciled,
-    RecoveryCompleted, RecoveryStarted, RuntimeStarted, Verdict,
-)  # fmt: skip
+    CampaignCompleted,
+    Cause,
+    CommandDispatched,
+    CommandIntended,
+    MachinePaused,
+    ProposalReviewed,
+    Reconciled,
+    RecoveryCompleted,
+    RecoveryStarted,
+    RuntimeStarted,
+    Verdict,
+)
 from daedalus.journal.base import Journal
 from daedalus.journal.rules import holder_id
 from daedalus.machines.base import (
-    Failure, Finding, Job, Machine, NotStarted, Outcome, Running, Status as MachineStatus, Unknown,
-)  # fmt: skip
+    Failure,
+    Finding,
+    Job,
+    Machine,
+    NotStarted,
+    Outcome,
+    Running,
+    Unknown,
+)
+from daedalus.machines.base import (
+    Status as MachineStatus,
+)
 from daedalus.proposers import make_proposer
 from daedalus.proposers.base import Proposer
 from daedalus.runtime.clock import Clock, VirtualClock
@@ -123,9 +143,12 @@ class Runtime:
         self._renewed_at = time.time()
         try:
             self._writer = CampaignWriter(
-                self.journal, self.campaign, now=self.clock.now, lease=lease,
+                self.journal,
+                self.campaign,
+                now=self.clock.now,
+                lease=lease,
                 on_change=self._on_change,
-            )  # fmt: skip
+            )
             if self._proposer is None:
                 self._proposer = make_proposer(
                     str(self._settings("proposer", "bayes")),
@@ -139,18 +162,17 @@ class Runtime:
             return RunResult(self.state, await self._drive())
         finally:
             writer = self._writer
-            try:
+            with contextlib.suppress(LeaseHeld):  # lost it already: nothing of ours to release
                 self.journal.release(writer.lease if writer and writer.lease else lease)
-            except LeaseHeld:
-                pass  # lost it already; nothing of ours to release
 
     # -- recovery ------------------------------------------------------------------------------
 
     async def _recover(self) -> None:
         for eid in sorted(e.id for e in self.state.with_status(Status.RECORDED)):
             self._emit(ANALYST, analyst.validate(self.state, eid))
-        in_flight = sorted(self.state.with_status(Status.INTENDED, Status.DISPATCHED),
-                           key=lambda e: e.id)  # fmt: skip
+        in_flight = sorted(
+            self.state.with_status(Status.INTENDED, Status.DISPATCHED), key=lambda e: e.id
+        )
         if not in_flight:
             return
         self._emit(SYSTEM, [RecoveryStarted(in_flight=[e.id for e in in_flight])])
@@ -178,8 +200,9 @@ class Runtime:
             except Exception as err:  # a machine that cannot answer must not stop recovery
                 finding = Unknown(f"reconcile raised {type(err).__name__}: {err}")
         label = type(finding).__name__.lower()
-        self._emit(OPERATOR, [Reconciled(experiment_id=exp.id, machine=exp.machine or "",
-                                         finding=label)])  # fmt: skip
+        self._emit(
+            OPERATOR, [Reconciled(experiment_id=exp.id, machine=exp.machine or "", finding=label)]
+        )
         if isinstance(finding, NotStarted) and machine is not None:
             await self._dispatch(self.state.experiments[exp.id], machine, attempt=exp.attempt)
         elif isinstance(finding, Outcome | Failure):
@@ -204,8 +227,9 @@ class Runtime:
             await self._fill()
             if self.state.status is not CampaignStatus.ACTIVE:
                 return str(self.state.status)
-            in_flight = sorted(self.state.with_status(Status.INTENDED, Status.DISPATCHED),
-                               key=lambda e: e.id)  # fmt: skip
+            in_flight = sorted(
+                self.state.with_status(Status.INTENDED, Status.DISPATCHED), key=lambda e: e.id
+            )
             if not in_flight:
                 if analyst.stop(self.state) is not None:
                     continue
@@ -263,12 +287,20 @@ class Runtime:
         for p in proposals:
             verdicts = safety.review(envelope, self.state.problem.space, p, now_unix=time.time())
             self._emit(SAFETY, verdicts)
-            accepted += verdicts[0].verdict is not Verdict.BLOCK
+            accepted += any(
+                isinstance(v, ProposalReviewed) and v.verdict is not Verdict.BLOCK for v in verdicts
+            )
         self._blocked_streak = 0 if accepted else self._blocked_streak + 1
         if self._blocked_streak >= BLOCKED_STREAK_LIMIT:
-            self._emit(ANALYST, [analyst.CampaignCompleted(
-                reason=f"safety blocked {self._blocked_streak} proposals in a row; widen the "
-                "envelope or change the proposer")])  # fmt: skip
+            self._emit(
+                ANALYST,
+                [
+                    CampaignCompleted(
+                        reason=f"safety blocked {self._blocked_streak} proposals in a row; "
+                        "widen the envelope or change the proposer"
+                    )
+                ],
+            )
             return False
         return True
 
@@ -276,9 +308,16 @@ class Runtime:
         now = time.time()
         for exp in sorted(self.state.with_status(Status.AWAITING_APPROVAL), key=lambda e: e.id):
             if exp.approval_expires_at is not None and now > exp.approval_expires_at:
-                self._emit(SAFETY, [ProposalReviewed(
-                    experiment_id=exp.id, verdict=Verdict.BLOCK,
-                    reasons=["the approval request expired"])])  # fmt: skip
+                self._emit(
+                    SAFETY,
+                    [
+                        ProposalReviewed(
+                            experiment_id=exp.id,
+                            verdict=Verdict.BLOCK,
+                            reasons=["the approval request expired"],
+                        )
+                    ],
+                )
 
     # -- machine I/O ---------------------------------------------------------------------------
 
@@ -289,12 +328,20 @@ class Runtime:
         envelope = safety.Envelope.from_dict(self._settings("safety", {}))
         blocked = safety.violations(envelope, self.state.problem.space, exp.params)
         if blocked:
-            self._emit(SAFETY, [ProposalReviewed(experiment_id=exp.id, verdict=Verdict.BLOCK,
-                                                 reasons=blocked)])  # fmt: skip
+            self._emit(
+                SAFETY,
+                [ProposalReviewed(experiment_id=exp.id, verdict=Verdict.BLOCK, reasons=blocked)],
+            )
             return
         seed = planner.derive_seed(int(self._settings("seed", 0)), exp.id, attempt)
-        self._emit(OPERATOR, [CommandIntended(experiment_id=exp.id, machine=machine.name,
-                                              attempt=attempt, seed=seed)])  # fmt: skip
+        self._emit(
+            OPERATOR,
+            [
+                CommandIntended(
+                    experiment_id=exp.id, machine=machine.name, attempt=attempt, seed=seed
+                )
+            ],
+        )
         exp = self.state.experiments[exp.id]
         job = Job(exp.id, exp.params, attempt, seed, self.clock.now())
         try:
@@ -302,8 +349,17 @@ class Runtime:
         except Exception as err:  # any fault starting is a machine fault, retried by budget
             self._finish(exp, Failure(Cause.MACHINE_FAULT, f"start failed: {err}"))
             return
-        self._emit(OPERATOR, [CommandDispatched(experiment_id=exp.id, machine=machine.name,
-                                                attempt=attempt, started_at=job.started_at)])  # fmt: skip
+        self._emit(
+            OPERATOR,
+            [
+                CommandDispatched(
+                    experiment_id=exp.id,
+                    machine=machine.name,
+                    attempt=attempt,
+                    started_at=job.started_at,
+                )
+            ],
+        )
 
     async def _poll(self, in_flight: list[Experiment]) -> None:
         """Wait for the next answer, then journal every answer of this turn in id order."""
@@ -313,12 +369,19 @@ class Runtime:
             answers = await asyncio.gather(
                 *(self._ask(exp, now) for exp in in_flight), return_exceptions=False
             )
-            finished = [(e, a) for e, a in zip(in_flight, answers) if not isinstance(a, Running)]
+            finished = [
+                (e, a)
+                for e, a in zip(in_flight, answers, strict=True)
+                if not isinstance(a, Running)
+            ]
             timed_out = [
-                e for e, a in zip(in_flight, answers)
-                if isinstance(a, Running) and timeout_s is not None and e.started_at is not None
+                e
+                for e, a in zip(in_flight, answers, strict=True)
+                if isinstance(a, Running)
+                and timeout_s is not None
+                and e.started_at is not None
                 and now - e.started_at >= float(timeout_s)
-            ]  # fmt: skip
+            ]
             for exp, answer in finished:
                 self._finish(self.state.experiments[exp.id], answer)
             for exp in timed_out:
@@ -331,8 +394,9 @@ class Runtime:
         candidates = [a.eta for a in answers if isinstance(a, Running) and a.eta is not None]
         timeout_s = self._settings("timeout_s", None)
         if timeout_s is not None:
-            candidates += [e.started_at + float(timeout_s) for e in in_flight
-                           if e.started_at is not None]  # fmt: skip
+            candidates += [
+                e.started_at + float(timeout_s) for e in in_flight if e.started_at is not None
+            ]
         if len(candidates) < len(in_flight) or not self.clock.virtual:
             candidates.append(now + self.poll_interval_s)
         return max(min(candidates), now)
@@ -369,4 +433,3 @@ class Runtime:
     def _unknown(self, exp: Experiment, reason: str) -> None:
         self._emit(OPERATOR, [operator.on_unknown(exp, exp.machine or "", reason)])
         self._emit(SAFETY, [MachinePaused(machine=exp.machine or "", reason=reason)])
-

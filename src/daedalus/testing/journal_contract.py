@@ -88,6 +88,7 @@ __all__ = [
     "test_read_after_the_end_is_empty",
     "test_read_unknown_campaign_names_the_known_ones",
     "test_read_validates_after",
+    "test_read_yields_the_records_present_at_the_call",
     "test_refusal_comes_before_the_lease_check",
     "test_release_of_a_stale_lease_keeps_the_current_one",
     "test_release_then_acquire",
@@ -102,9 +103,6 @@ __all__ = [
     "test_token_without_lease_is_refused",
     "test_tokens_increase_with_every_grant",
 ]
-
-# The `type: ignore[call-arg]` comments below stand until `events._event` is declared a
-# `typing.dataclass_transform`; mypy cannot see the fields of a class made by a plain decorator.
 
 AT = 1_700_000_000.0
 TTL_S = 60.0
@@ -161,12 +159,12 @@ def _ids(pair: tuple[Role, str]) -> str:
 
 
 def _create(journal: Journal, campaign: str = "c") -> list[Record]:
-    created = CampaignCreated(name=campaign, problem={"space": []}, settings={})  # type: ignore[call-arg]
+    created = CampaignCreated(name=campaign, problem={"space": []}, settings={})
     return journal.append(campaign, [created], actor=SYSTEM, expected_seq=0, at=AT)
 
 
 def _notes(n: int, prefix: str = "note") -> list[NoteWritten]:
-    return [NoteWritten(text=f"{prefix} {i}") for i in range(n)]  # type: ignore[call-arg]
+    return [NoteWritten(text=f"{prefix} {i}") for i in range(n)]
 
 
 # --- the log -----------------------------------------------------------------------------------
@@ -260,7 +258,7 @@ def test_empty_append_writes_nothing(journal: Journal) -> None:
         ({"at": math.nan}, ValueError),
         ({"at": math.inf}, ValueError),
         ({"events": [{"type": "note.written", "text": "x"}]}, TypeError),
-        ({"events": NoteWritten(text="x")}, TypeError),  # type: ignore[call-arg]
+        ({"events": NoteWritten(text="x")}, TypeError),
         ({"actor": "analyst"}, TypeError),
     ],
 )
@@ -268,8 +266,12 @@ def test_append_validates_its_arguments(
     journal: Journal, kwargs: dict[str, Any], error: type[Exception]
 ) -> None:
     call: dict[str, Any] = {
-        "campaign": "c", "events": _notes(1), "actor": ANALYST, "expected_seq": 0, "at": AT,
-    } | kwargs  # fmt: skip
+        "campaign": "c",
+        "events": _notes(1),
+        "actor": ANALYST,
+        "expected_seq": 0,
+        "at": AT,
+    } | kwargs
     with pytest.raises(error):
         journal.append(call.pop("campaign"), call.pop("events"), **call)
     assert journal.campaigns() == []
@@ -289,7 +291,7 @@ def test_returned_records_do_not_alias_the_log(journal: Journal) -> None:
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, -0.0, 1e308, 5e-324])
 def test_non_finite_values_round_trip(journal: Journal, value: float) -> None:
     _create(journal)
-    observed = ObservationRecorded(experiment_id="e1", values={"y": value}, duration_s=1.5)  # type: ignore[call-arg]
+    observed = ObservationRecorded(experiment_id="e1", values={"y": value}, duration_s=1.5)
     journal.append("c", [observed], actor=OPERATOR, expected_seq=1, at=AT)
     (record,) = journal.read("c", after=1)
     event = record.event()
@@ -311,6 +313,19 @@ def test_long_log_reads_back_whole(journal: Journal) -> None:
     assert [r.seq for r in journal.read("c", after=700)] == list(range(701, seq + 1))
 
 
+def test_read_yields_the_records_present_at_the_call(journal: Journal) -> None:
+    _create(journal)
+    journal.append("c", _notes(1099), actor=ANALYST, expected_seq=1, at=AT)
+    seen = []
+    for record in journal.read("c"):
+        seen.append(record.seq)
+        if record.seq % 300 == 0:
+            last = journal.last_seq("c")
+            journal.append("c", _notes(50), actor=ANALYST, expected_seq=last, at=AT)
+    assert seen == list(range(1, 1101))
+    assert [r.seq for r in journal.read("c", after=1100)] == list(range(1101, 1251))
+
+
 def test_campaigns_are_independent(journal: Journal) -> None:
     _create(journal, "a")
     _create(journal, "b")
@@ -321,7 +336,7 @@ def test_campaigns_are_independent(journal: Journal) -> None:
     a, b = list(journal.read("a")), list(journal.read("b"))
     assert [r.seq for r in a] == [1, 2, 3, 4] and [r.seq for r in b] == [1, 2]
     assert {r.campaign for r in a} == {"a"} and {r.campaign for r in b} == {"b"}
-    assert b[0].prev_hash == GENESIS and b[1].event() == NoteWritten(text="b 0")  # type: ignore[call-arg]
+    assert b[0].prev_hash == GENESIS and b[1].event() == NoteWritten(text="b 0")
     lease = journal.acquire("a", "runtime-a", ttl_s=TTL_S)
     journal.append("b", _notes(1), actor=ANALYST, expected_seq=2, at=AT)  # b is not leased
     assert journal.acquire("b", "runtime-b", ttl_s=TTL_S).token == 1
@@ -383,7 +398,7 @@ def test_allowed_appends_succeed(journal: Journal, role: Role, event_type: str) 
 def test_forbidden_batch_writes_one_refusal_per_refused_event(journal: Journal) -> None:
     _create(journal)
     batch = [
-        NoteWritten(text="allowed"),  # type: ignore[call-arg]
+        NoteWritten(text="allowed"),
         sample_event(CommandIntended.type),
         sample_event(CampaignPaused.type),
     ]
@@ -398,8 +413,9 @@ def test_refusal_comes_before_the_lease_check(journal: Journal) -> None:
     _create(journal)
     journal.acquire("c", "runtime-a", ttl_s=TTL_S)
     with pytest.raises(PermissionDenied):
-        journal.append("c", [sample_event(CommandIntended.type)], actor=PLANNER,
-                       expected_seq=1, at=AT)  # fmt: skip
+        journal.append(
+            "c", [sample_event(CommandIntended.type)], actor=PLANNER, expected_seq=1, at=AT
+        )
     assert [r.type for r in journal.read("c")] == [CampaignCreated.type, AppendRefused.type]
 
 
@@ -450,7 +466,7 @@ def test_token_without_lease_is_refused(journal: Journal) -> None:
 
 
 def _create_with(journal: Journal, token: int) -> list[Record]:
-    created = CampaignCreated(name="c", problem={}, settings={})  # type: ignore[call-arg]
+    created = CampaignCreated(name="c", problem={}, settings={})
     return journal.append("c", [created], actor=SYSTEM, expected_seq=0, at=AT, token=token)
 
 
@@ -502,7 +518,7 @@ def test_renew_after_takeover_is_lease_lost(journal: Journal) -> None:
 def test_human_appends_without_token_while_leased(journal: Journal) -> None:
     lease = journal.acquire("c", "runtime-a", ttl_s=TTL_S)
     _create_with(journal, lease.token)
-    pause = CampaignPaused(reason="lunch")  # type: ignore[call-arg]
+    pause = CampaignPaused(reason="lunch")
     (paused,) = journal.append("c", [pause], actor=HUMAN, expected_seq=1, at=AT)
     assert paused.actor == HUMAN and paused.seq == 2
 
@@ -511,11 +527,18 @@ def test_other_roles_need_the_token_while_leased(journal: Journal) -> None:
     lease = journal.acquire("c", "runtime-a", ttl_s=TTL_S)
     _create_with(journal, lease.token)
     with pytest.raises(LeaseHeld, match=r"role operator .*without a fencing token.*'runtime-a'"):
-        journal.append("c", [sample_event(CommandIntended.type)], actor=OPERATOR,
-                       expected_seq=1, at=AT)  # fmt: skip
+        journal.append(
+            "c", [sample_event(CommandIntended.type)], actor=OPERATOR, expected_seq=1, at=AT
+        )
     assert journal.last_seq("c") == 1
-    journal.append("c", [sample_event(CommandIntended.type)], actor=OPERATOR, expected_seq=1,
-                   at=AT, token=lease.token)  # fmt: skip
+    journal.append(
+        "c",
+        [sample_event(CommandIntended.type)],
+        actor=OPERATOR,
+        expected_seq=1,
+        at=AT,
+        token=lease.token,
+    )
     assert journal.last_seq("c") == 2
 
 
@@ -524,7 +547,7 @@ def test_lease_may_precede_the_campaign(journal: Journal) -> None:
     assert journal.last_seq("new") == 0 and journal.campaigns() == []
     with pytest.raises(UnknownCampaign):
         list(journal.read("new"))
-    created = CampaignCreated(name="new", problem={}, settings={})  # type: ignore[call-arg]
+    created = CampaignCreated(name="new", problem={}, settings={})
     journal.append("new", [created], actor=SYSTEM, expected_seq=0, at=AT, token=lease.token)
     assert journal.campaigns() == ["new"]
 
@@ -545,9 +568,15 @@ def _exited_pid() -> int:
 
 @pytest.mark.parametrize(
     ("campaign", "holder", "ttl_s"),
-    [("", "h", 1.0), ("c", "", 1.0), ("c", "h", 0.0), ("c", "h", -1.0), ("c", "h", math.nan),
-     ("c", "h", math.inf)],
-)  # fmt: skip
+    [
+        ("", "h", 1.0),
+        ("c", "", 1.0),
+        ("c", "h", 0.0),
+        ("c", "h", -1.0),
+        ("c", "h", math.nan),
+        ("c", "h", math.inf),
+    ],
+)
 def test_acquire_validates_its_arguments(
     journal: Journal, campaign: str, holder: str, ttl_s: float
 ) -> None:
