@@ -9,8 +9,13 @@ import pytest
 from daedalus import events as ev
 from daedalus.agents import roles
 from daedalus.errors import PermissionDenied
+from daedalus.goal import Goal, Maximize
 from daedalus.journal.memory import MemoryJournal
+from daedalus.problem import Problem
+from daedalus.space import Real, Space
 from daedalus.state import replay
+
+PROBLEM = Problem(name="p", space=Space([Real("x", 0, 1)]), goal=Goal(Maximize("y")))
 
 ACTORS: dict[ev.Role, ev.Actor] = {
     ev.Role.PLANNER: roles.PLANNER,
@@ -65,7 +70,7 @@ def _ids(pair: tuple[ev.Role, str]) -> str:
 @pytest.fixture
 def journal() -> Any:
     with MemoryJournal() as j:
-        created = ev.CampaignCreated(name="c", problem={}, settings={})
+        created = ev.CampaignCreated(name="c", problem=PROBLEM.to_dict(), settings={})
         j.append("c", [created], actor=roles.SYSTEM, expected_seq=0, at=1.0)
         yield j
 

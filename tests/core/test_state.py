@@ -467,6 +467,23 @@ def test_replay_refuses_a_journal_whose_event_does_not_fit_the_state() -> None:
         replay(journal.read("c"))
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="state.py _campaign_event calls Problem.from_dict unguarded: a campaign.created "
+    "record with a malformed problem makes replay raise KeyError, not JournalCorrupt naming "
+    "the seq",
+)
+@pytest.mark.parametrize(
+    "problem", [{}, {**PROBLEM.to_dict(), "space": {"parameters": [{"kind": "real"}]}}]
+)
+def test_replay_refuses_a_malformed_problem_as_corrupt(problem: dict[str, Any]) -> None:
+    journal = MemoryJournal()
+    created = ev.CampaignCreated(name="c", problem=problem, settings={})
+    journal.append("c", [created], actor=roles.SYSTEM, expected_seq=0, at=0.0)
+    with pytest.raises(JournalCorrupt, match="seq 1"):
+        replay(journal.read("c"))
+
+
 def test_digest_is_deterministic_and_sensitive() -> None:
     a = _fold(*RUN)[-1]
     b = _fold(*RUN)[-1]

@@ -301,8 +301,10 @@ def test_a_newer_schema_version_is_refused(tmp_path: Path) -> None:
         db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
     finally:
         db.close()
+    digest = _settle(path)
     with pytest.raises(JournalCorrupt, match=r"schema version \[2\].*reads version 1"):
         SqliteJournal(path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
 
 # --- real processes ----------------------------------------------------------------------------
