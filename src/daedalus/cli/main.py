@@ -68,11 +68,18 @@ def _run_with_progress(campaign: Any, machines: list[Any], *, pace: float | None
         TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=out, transient=False) as progress:
-        task = progress.add_task(campaign.name, total=budget, info="")
-        return campaign.run(
-            machines, pace=pace, on_change=_progress_callback(progress, task, budget)
+    try:
+        with Progress(*columns, console=out, transient=False) as progress:
+            task = progress.add_task(campaign.name, total=budget, info="")
+            return campaign.run(
+                machines, pace=pace, on_change=_progress_callback(progress, task, budget)
+            )
+    except KeyboardInterrupt:
+        err.print(
+            f"interrupted; everything journaled is kept. Continue with: "
+            f"daedalus resume {campaign.name}"
         )
+        raise typer.Exit(130) from None
 
 
 def _summary(campaign: Any, result: Any, journal: Path) -> None:
@@ -87,7 +94,7 @@ def _summary(campaign: Any, result: Any, journal: Path) -> None:
     recorded.sort(key=lambda e: -goal.utility(e.values or {}))
     table = Table(title=f"best designs of {state.name}")
     for col in ["id", *state.problem.space.names, *goal.metrics]:
-        table.add_column(col, justify="right")
+        table.add_column(col.replace("_", " "), justify="right", overflow="fold")
     for e in recorded[:5]:
         table.add_row(
             e.id,

@@ -36,12 +36,12 @@ from daedalus.events import (
     Verdict,
 )
 from daedalus.journal.base import Journal
+from daedalus.journal.rules import holder_id
 from daedalus.machines.base import Machine
 from daedalus.problem import Problem
 from daedalus.proposers import make_proposer
 from daedalus.proposers.base import Proposer
 from daedalus.runtime.clock import Clock, VirtualClock
-from daedalus.journal.rules import holder_id
 from daedalus.runtime.loop import LEASE_TTL_S, RunResult, Runtime
 from daedalus.runtime.writer import CampaignWriter
 from daedalus.state import Experiment, State, Status, replay

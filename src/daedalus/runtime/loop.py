@@ -215,7 +215,8 @@ class Runtime:
 
     async def _drive(self) -> str:
         while True:
-            self._writer.refresh() if self._writer else None
+            assert self._writer is not None
+            self._writer.refresh()
             state = self.state
             if state.status is not CampaignStatus.ACTIVE:
                 return str(state.status)
@@ -388,6 +389,7 @@ class Runtime:
                 await self._timeout(exp, float(timeout_s))
             if finished or timed_out:
                 return
+            self._renew_lease()  # long experiments write nothing for a while
             await self.clock.sleep_until(self._next_wake(in_flight, answers, now))
 
     def _next_wake(self, in_flight: list[Experiment], answers: list[Any], now: float) -> float:
