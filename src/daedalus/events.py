@@ -406,6 +406,8 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, StrEnum):
         return str(value)
     if isinstance(value, Mapping):
+        if set(value) == {"__float__"}:
+            raise ValueError("the key '__float__' alone is reserved for non-finite floats")
         return {str(k): _to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_to_json(v) for v in value]
@@ -440,7 +442,12 @@ def from_payload(event_type: str, version: int, payload: Mapping[str, Any]) -> A
         raise JournalCorrupt(
             f"event {event_type!r} has version {version}; this daedalus reads version {cls.version}"  # type: ignore[attr-defined]
         )
-    data = _from_json(dict(payload))
+    try:
+        data = _from_json(dict(payload))
+    except (TypeError, ValueError) as err:
+        raise JournalCorrupt(f"event {event_type!r}: payload is malformed: {err}") from err
+    # Sequence fields are stored as JSON arrays; rebuild them as the tuples they were.
+    data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     enums = {"verdict": Verdict, "cause": Cause}
     for key, enum in enums.items():
         if key in data and isinstance(data[key], str):

@@ -7,6 +7,7 @@ nowhere else: `Goal.utility` is larger-is-better for the first objective.
 
 from __future__ import annotations
 
+import keyword
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from daedalus.expressions import ExpressionError, parse_bound
 
 
 def _check_metric(kind: str, name: str) -> None:
-    if not (isinstance(name, str) and name.isidentifier()):
+    if not (isinstance(name, str) and name.isidentifier()) or keyword.iskeyword(name):
         raise InvalidGoal(f"{kind}({name!r}): a metric name must be an identifier such as 'sty'")
 
 
@@ -120,6 +121,14 @@ class Goal:
         objectives = ", ".join(map(repr, self.objectives))
         return f"Goal({objectives}, constraints={[str(c) for c in self.constraints]})"
 
+    def __str__(self) -> str:
+        text = ", ".join(
+            f"{'maximize' if o.sign > 0 else 'minimize'} {o.name}" for o in self.objectives
+        )
+        if self.constraints:
+            text += " subject to " + ", ".join(map(str, self.constraints))
+        return text
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Goal) and self.to_dict() == other.to_dict()
 
@@ -178,7 +187,7 @@ class Goal:
                 {"name": o.name, "sense": "max" if isinstance(o, Maximize) else "min"}
                 for o in self.objectives
             ],
-            "constraints": [str(c) for c in self.constraints],
+            "constraints": [f"{c.name} {c.op} {c.bound!r}" for c in self.constraints],
         }
 
     @classmethod

@@ -21,7 +21,7 @@ def best_so_far(state: State) -> list[float | None]:
     goal = state.problem.goal
     out: list[float | None] = []
     best: float | None = None
-    for exp in sorted(state.experiments.values(), key=lambda e: e.id):
+    for exp in list(state.experiments.values()):
         if exp.status in (Status.BLOCKED, Status.DENIED):
             continue
         values = exp.values
@@ -98,7 +98,7 @@ def render_html(state: State, *, top: int = 10) -> str:
     problem, goal = state.problem, state.problem.goal
     ran = [
         e
-        for e in sorted(state.experiments.values(), key=lambda e: e.id)
+        for e in list(state.experiments.values())
         if e.status not in (Status.BLOCKED, Status.DENIED)
     ]
     curve = [(i, v, "#1f77b4") for i, v in enumerate(best_so_far(state)) if v is not None]
@@ -127,7 +127,7 @@ def render_html(state: State, *, top: int = 10) -> str:
     summary = (
         f"<p>{len(ran)} experiments, {len(recorded)} recorded, {failed} failed; "
         f"status {state.status}{': ' + state.completed_reason if state.completed_reason else ''}."
-        f" Goal: {html.escape(repr(goal))}.</p>"
+        f" Goal: {html.escape(str(goal))}.</p>"
     )
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:60em}"

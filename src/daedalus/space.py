@@ -8,6 +8,7 @@ so `space.decode(space.encode(params)) == params` for every valid design.
 
 from __future__ import annotations
 
+import keyword
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def _check_name(kind: str, name: str) -> None:
-    if not (isinstance(name, str) and name.isidentifier()):
+    if not (isinstance(name, str) and name.isidentifier()) or keyword.iskeyword(name):
         raise InvalidSpace(
             f"{kind}({name!r}): a name must be a Python identifier such as 'temperature_c'"
         )
@@ -57,6 +58,11 @@ class Real:
             raise InvalidSpace(
                 f"Real('{self.name}'): low < high must hold, got low={self.low}, high={self.high}"
             )
+        if not math.isfinite(self.high - self.low):
+            raise InvalidSpace(
+                f"Real('{self.name}'): high - low must be finite, got {self.high} - {self.low}; "
+                "rescale the parameter"
+            )
         if self.log and self.low <= 0:
             raise InvalidSpace(
                 f"Real('{self.name}'): a log-scaled parameter needs low > 0, got low={self.low}; "
@@ -72,12 +78,18 @@ class Real:
     def check(self, value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidParams(f"{self.name}: expected a number, got {value!r}")
-        if not math.isfinite(value) or not self.low <= value <= self.high:
+        try:
+            number = float(value)
+        except OverflowError as err:
+            raise InvalidParams(
+                f"{self.name} is too large for a float, so outside [{self.low}, {self.high}]"
+            ) from err
+        if not math.isfinite(number) or not self.low <= number <= self.high:
             raise InvalidParams(
                 f"{self.name}={value!r} is outside [{self.low}, {self.high}]; "
                 "pass a value within the bounds"
             )
-        return float(value)
+        return number
 
     def encode(self, value: Value) -> list[float]:
         v = float(value)
@@ -278,6 +290,11 @@ class Space:
             self._check_constraint(c)
 
     def _check_constraint(self, constraint: LinearConstraint) -> None:
+        numbers = [constraint.bound, *constraint.coefficients.values()]
+        if not all(math.isfinite(float(v)) for v in numbers):
+            raise InvalidSpace(
+                f"linear constraint '{constraint}': bound and coefficients must be finite"
+            )
         for name in constraint.coefficients:
             p = self._by_name.get(name)
             if p is None:
@@ -333,7 +350,7 @@ class Space:
         """Return `params` with canonical value types, or raise `InvalidParams` naming the fault."""
         if not isinstance(params, Mapping):
             raise InvalidParams(f"a design must be a mapping of name to value, got {params!r}")
-        unknown = sorted(set(params) - set(self._by_name))
+        unknown = sorted(set(params) - set(self._by_name), key=repr)
         missing = [n for n in self._by_name if n not in params]
         if unknown or missing:
             raise InvalidParams(

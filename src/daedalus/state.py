@@ -116,7 +116,7 @@ class State:
     name: str = ""
     problem: Problem | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
-    experiments: dict[str, Experiment] = field(default_factory=dict)
+    experiments: dict[str, Experiment] = field(default_factory=dict)  # in proposal order
     status: CampaignStatus = CampaignStatus.ACTIVE
     completed_reason: str = ""
     paused_machines: dict[str, str] = field(default_factory=dict)
@@ -170,6 +170,9 @@ class State:
             "decisions": self.decisions,
             "experiments": [e.to_dict() for e in self.experiments.values()],
             "seq": self.seq,
+            "intents": {e.id: e.intents for e in self.experiments.values() if e.intents},
+            "refusals": self.refusals,
+            "notes": list(self.notes),
         }
 
     def digest(self) -> str:
@@ -186,6 +189,10 @@ def _update(state: State, experiment_id: str, event: Any, **changes: Any) -> Non
     if current is None:
         raise JournalCorrupt(f"{event.type} for unknown experiment {experiment_id!r}")
     state.experiments[experiment_id] = replace(current, **changes)
+
+
+def _awaits(exp: Experiment | None, digest: str) -> bool:
+    return exp is not None and exp.status is Status.AWAITING_APPROVAL and exp.design_hash == digest
 
 
 def _experiment_event(state: State, event: Any, at: float) -> None:
@@ -220,10 +227,11 @@ def _experiment_event(state: State, event: Any, at: float) -> None:
         case ev.ApprovalRequested():
             _update(state, eid, event, approval="requested", approval_expires_at=event.expires_at)
         case ev.ApprovalGranted():
+            # A decision binds only to the exact design, and only while it waits for one.
             exp = state.experiments.get(eid)
-            if exp is not None and exp.design_hash == event.design_hash:
+            if _awaits(exp, event.design_hash):
                 _update(state, eid, event, approval="granted", status=Status.ACCEPTED)
-        case ev.ApprovalDenied():
+        case ev.ApprovalDenied() if _awaits(state.experiments.get(eid), event.design_hash):
             _update(
                 state,
                 eid,
@@ -281,7 +289,7 @@ def _experiment_event(state: State, event: Any, at: float) -> None:
             )
         case ev.OutcomeUnknown():
             _update(state, eid, event, status=Status.UNKNOWN, reason=event.reason)
-        case ev.Reconciled() | ev.NoteWritten():
+        case ev.Reconciled() | ev.NoteWritten() | ev.ApprovalDenied():
             pass
         case _:
             raise JournalCorrupt(f"event {event.type} cannot carry an experiment id")
@@ -291,7 +299,12 @@ def _campaign_event(state: State, event: Any) -> None:
     match event:
         case ev.CampaignCreated():
             state.name = event.name
-            state.problem = Problem.from_dict(event.problem)
+            try:
+                state.problem = Problem.from_dict(event.problem)
+            except (KeyError, TypeError, ValueError) as err:
+                raise JournalCorrupt(
+                    f"campaign.created holds a malformed problem: {err!r}"
+                ) from err
             state.settings = dict(event.settings)
         case ev.RuntimeStarted():
             state.token = event.token
@@ -327,7 +340,7 @@ def _mutate(state: State, event: Any, *, seq: int, at: float) -> None:
     else:
         _campaign_event(state, event)
     state.seq = seq
-    state.clock = max(state.clock, at)
+    state.clock = max(state.clock, float(at))
 
 
 def apply(state: State, event: Any, *, seq: int | None = None, at: float | None = None) -> State:
@@ -338,7 +351,10 @@ def apply(state: State, event: Any, *, seq: int | None = None, at: float | None 
     """
     new = _copy(state)
     _mutate(
-        new, event, seq=state.seq + 1 if seq is None else seq, at=state.clock if at is None else at
+        new,
+        event,
+        seq=state.seq + 1 if seq is None else seq,
+        at=state.clock if at is None else float(at),
     )
     return new
 

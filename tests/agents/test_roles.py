@@ -35,8 +35,9 @@ EVENTS: dict[str, Any] = {
         ev.RecoveryStarted(in_flight=["e0001"]),
         ev.RecoveryCompleted(findings={"e0001": "done"}),
         ev.AppendRefused(role="planner", actor_id="p", event_type="x", reason="forged"),
-        ev.DesignProposed(experiment_id="e0001", params={"x": 0.5}, proposer="p", decision=0,
-                          seed=1),
+        ev.DesignProposed(
+            experiment_id="e0001", params={"x": 0.5}, proposer="p", decision=0, seed=1
+        ),
         ev.NoteWritten(text="n"),
         ev.ProposalReviewed(experiment_id="e0001", verdict=ev.Verdict.ACCEPT),
         ev.ApprovalRequested(experiment_id="e0001", design_hash="h", reason="r", expires_at=1.0),
@@ -57,7 +58,7 @@ EVENTS: dict[str, Any] = {
         ev.CampaignAborted(),
         ev.MachineResumed(machine="m"),
     ]
-}  # fmt: skip
+}
 
 FORBIDDEN = [(r, t) for r in ev.Role for t in sorted(ev.EVENT_TYPES) if not ev.may_append(r, t)]
 ALLOWED = [(r, t) for r in ev.Role for t in sorted(ev.PERMISSIONS[r])]
@@ -101,9 +102,11 @@ def test_forbidden_append_is_refused_and_recorded_once(
     assert [r.type for r in records] == ["campaign.created", "append.refused"]
     refusal = records[1]
     assert refusal.event() == ev.AppendRefused(
-        role=str(role), actor_id=actor.id, event_type=event_type,
+        role=str(role),
+        actor_id=actor.id,
+        event_type=event_type,
         reason=f"role {role} may not append {event_type}",
-    )  # fmt: skip
+    )
     assert refusal.actor.role is ev.Role.SYSTEM
     assert replay(journal.read("c")).refusals == 1
 
@@ -111,8 +114,9 @@ def test_forbidden_append_is_refused_and_recorded_once(
 @pytest.mark.parametrize("pair", ALLOWED, ids=_ids)
 def test_allowed_append_is_written_as_is(journal: MemoryJournal, pair: tuple[ev.Role, str]) -> None:
     role, event_type = pair
-    (record,) = journal.append("c", [EVENTS[event_type]], actor=ACTORS[role], expected_seq=1,
-                               at=2.0)  # fmt: skip
+    (record,) = journal.append(
+        "c", [EVENTS[event_type]], actor=ACTORS[role], expected_seq=1, at=2.0
+    )
     assert (record.seq, record.type, record.actor) == (2, event_type, ACTORS[role])
     assert [r.type for r in journal.read("c")] == ["campaign.created", event_type]
 
@@ -128,8 +132,9 @@ def test_planner_and_analyst_cannot_append_commands(
 
 def test_operator_cannot_approve(journal: MemoryJournal) -> None:
     with pytest.raises(PermissionDenied, match=r"\['approval.granted'\]"):
-        journal.append("c", [EVENTS["approval.granted"]], actor=roles.OPERATOR, expected_seq=1,
-                       at=2.0)  # fmt: skip
+        journal.append(
+            "c", [EVENTS["approval.granted"]], actor=roles.OPERATOR, expected_seq=1, at=2.0
+        )
     (record,) = journal.read("c", after=1)
     assert record.event().event_type == "approval.granted"
     assert record.event().role == "operator"
@@ -143,8 +148,9 @@ def test_a_mixed_batch_writes_nothing_but_one_refusal_per_refused_event(
         journal.append("c", batch, actor=roles.PLANNER, expected_seq=1, at=2.0)
     refused = [r.event() for r in journal.read("c", after=1)]
     assert [(r.type, r.event_type) for r in refused] == [
-        ("append.refused", "command.intended"), ("append.refused", "approval.granted"),
-    ]  # fmt: skip
+        ("append.refused", "command.intended"),
+        ("append.refused", "approval.granted"),
+    ]
 
 
 def test_human_actors_are_named_for_the_audit_trail() -> None:

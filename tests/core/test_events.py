@@ -24,20 +24,31 @@ SAMPLES: dict[str, Any] = {
         ev.RecoveryStarted(in_flight=["e0001", "e0002"]),
         ev.RecoveryCompleted(findings={"e0001": "finished"}),
         ev.AppendRefused(role="planner", actor_id="p", event_type="command.intended", reason="no"),
-        ev.DesignProposed(experiment_id="e0001", params={"x": 0.5, "c": "a", "n": 2},
-                          proposer="sobol", decision=0, seed=7, proposer_s=0.25),
+        ev.DesignProposed(
+            experiment_id="e0001",
+            params={"x": 0.5, "c": "a", "n": 2},
+            proposer="sobol",
+            decision=0,
+            seed=7,
+            proposer_s=0.25,
+        ),
         ev.NoteWritten(text="hello", experiment_id="e0001"),
-        ev.ProposalReviewed(experiment_id="e0001", verdict=ev.Verdict.NEEDS_APPROVAL,
-                            reasons=["hot", "fast"]),
-        ev.ApprovalRequested(experiment_id="e0001", design_hash="ab", reason="hot",
-                             expires_at=1e9),
+        ev.ProposalReviewed(
+            experiment_id="e0001", verdict=ev.Verdict.NEEDS_APPROVAL, reasons=["hot", "fast"]
+        ),
+        ev.ApprovalRequested(experiment_id="e0001", design_hash="ab", reason="hot", expires_at=1e9),
         ev.MachinePaused(machine="m1", reason="unknown outcome"),
         ev.CommandIntended(experiment_id="e0001", machine="m1", attempt=1, seed=3),
         ev.CommandDispatched(experiment_id="e0001", machine="m1", attempt=1, started_at=2.5),
-        ev.ObservationRecorded(experiment_id="e0001", values={"y": 1.5}, duration_s=3.0,
-                               attempt=2),
-        ev.ExperimentFailed(experiment_id="e0001", cause=ev.Cause.TIMEOUT, reason="slow",
-                            attempt=1, retry=True, duration_s=9.5),
+        ev.ObservationRecorded(experiment_id="e0001", values={"y": 1.5}, duration_s=3.0, attempt=2),
+        ev.ExperimentFailed(
+            experiment_id="e0001",
+            cause=ev.Cause.TIMEOUT,
+            reason="slow",
+            attempt=1,
+            retry=True,
+            duration_s=9.5,
+        ),
         ev.OutcomeUnknown(experiment_id="e0001", machine="m1", reason="lost"),
         ev.Reconciled(experiment_id="e0001", machine="m1", finding="not_started"),
         ev.ModelTrained(n_observations=4, summary={"lengthscale": [0.1, 0.2], "ok": True}),
@@ -50,7 +61,7 @@ SAMPLES: dict[str, Any] = {
         ev.CampaignAborted(reason="fire"),
         ev.MachineResumed(machine="m1"),
     ]
-}  # fmt: skip
+}
 
 
 def _normal(value: Any) -> Any:
@@ -121,8 +132,9 @@ def test_enums_come_back_as_enums() -> None:
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_non_finite_floats_round_trip(value: float) -> None:
-    event = ev.ObservationRecorded(experiment_id="e1", values={"y": value, "z": 1.0},
-                                   duration_s=value)  # fmt: skip
+    event = ev.ObservationRecorded(
+        experiment_id="e1", values={"y": value, "z": 1.0}, duration_s=value
+    )
     payload = ev.to_payload(event)
     assert payload["values"]["y"] == {"__float__": repr(value)}
     json.dumps(payload, allow_nan=False)
@@ -191,22 +203,12 @@ def test_may_append_follows_permissions() -> None:
             assert ev.may_append(role, event_type) is (event_type in ev.PERMISSIONS[role])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="events.py _from_json calls float() on any {'__float__': x} and lets its ValueError "
-    "escape; from_payload must raise JournalCorrupt",
-)
 def test_malformed_float_marker_is_corrupt() -> None:
     payload = {"n_observations": 1, "summary": {"a": {"__float__": "not a float"}}}
-    with pytest.raises(JournalCorrupt):
+    with pytest.raises(JournalCorrupt, match=r"model\.trained"):
         ev.from_payload("model.trained", 1, payload)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="events.py: a user mapping whose only key is '__float__' is stored as is and read "
-    "back as a float (or fails to load); to_payload must refuse or escape it",
-)
 @pytest.mark.parametrize("inner", ["1.5", "abc"])
 def test_mapping_that_looks_like_a_float_marker_round_trips_or_is_refused(inner: str) -> None:
     event = ev.ModelTrained(n_observations=1, summary={"a": {"__float__": inner}})

@@ -152,9 +152,7 @@ def test_pareto_front_is_exactly_the_non_dominated_outcomes(outcomes: list[dict[
     def dominates(q: dict[str, int], p: dict[str, int]) -> bool:
         return q["a"] >= p["a"] and q["b"] <= p["b"] and (q["a"] > p["a"] or q["b"] < p["b"])
 
-    expected = [
-        i for i, p in enumerate(outcomes) if not any(dominates(q, p) for q in outcomes)
-    ]
+    expected = [i for i, p in enumerate(outcomes) if not any(dominates(q, p) for q in outcomes)]
     assert front == expected
     if outcomes:  # the best first objective is also reached on the front
         best = goal.best(outcomes)  # type: ignore[arg-type]
@@ -179,11 +177,6 @@ def test_to_dict_from_dict_round_trips(goal: Goal) -> None:
     assert hash(again) == hash(goal)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="goal.py Goal.to_dict stores constraints as str(c), and OutcomeConstraint.__str__ "
-    "formats the bound with :g (6 significant digits), so from_dict gets another bound",
-)
 @pytest.mark.parametrize("bound", [0.1234567, 1234567.0, 9.0000001])
 def test_to_dict_keeps_the_exact_constraint_bound(bound: float) -> None:
     goal = Goal(Maximize("y"), constraints=[OutcomeConstraint("e", "<=", bound)])

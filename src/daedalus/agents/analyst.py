@@ -28,6 +28,10 @@ def invalid_reading(
     for name, value in sorted(values.items()):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"{name}={value!r} is not a number"
+        try:
+            value = float(value)
+        except OverflowError:
+            return f"{name} is too large for a float"
         if math.isnan(value):
             return f"{name} is NaN"
         if math.isinf(value):

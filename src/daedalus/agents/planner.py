@@ -23,26 +23,25 @@ def derive_seed(seed: int, *parts: object) -> int:
 
 
 def experiment_id(index: int) -> str:
-    """Experiment ids sort in proposal order: e0001, e0002, ..."""
+    """Experiment ids number designs in proposal order: e0001, e0002, ..., e10000, ...
+
+    Compare positions in `State.experiments` (proposal order), never id strings.
+    """
     return f"e{index:04d}"
 
 
 def history(state: State) -> History:
     """What the proposer may know: valid observations, failures, and designs still pending.
 
-    Rejected readings are left out; trials are ordered by experiment id.
+    Rejected readings are left out; trials are in proposal order (the journal's order).
     """
     trials = []
-    for exp in sorted(state.experiments.values(), key=lambda e: e.id):
+    for exp in list(state.experiments.values()):
         if exp.status is Status.RECORDED:
             trials.append(Trial(exp.id, exp.params, values=exp.values))
         elif exp.status is Status.FAILED:
             trials.append(Trial(exp.id, exp.params, cause=exp.cause))
-    pending = [
-        e.params
-        for e in sorted(state.experiments.values(), key=lambda e: e.id)
-        if e.status in PENDING
-    ]
+    pending = [e.params for e in list(state.experiments.values()) if e.status in PENDING]
     return History(trials=trials, pending=pending, n_proposed=len(state.experiments))
 
 

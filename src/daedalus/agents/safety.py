@@ -18,7 +18,7 @@ from daedalus.errors import InvalidCampaign, InvalidParams
 from daedalus.events import ApprovalRequested, DesignProposed, ProposalReviewed, Verdict
 from daedalus.expressions import ExpressionError, Predicate, parse_predicate
 from daedalus.space import Choice, Space, Value
-from daedalus.state import design_hash
+from daedalus.state import Experiment, design_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +53,7 @@ class Envelope:
                 f"safety.approval_ttl_s must be a positive number, got {self.approval_ttl_s!r}"
             )
         for name, pair in self.limits.items():
-            if not (isinstance(pair, Sequence) and len(pair) == 2):
-                raise InvalidCampaign(f"safety.limits.{name} must be [low, high], got {pair!r}")
+            _check_limit(name, pair)
         for text in (*self.forbidden, *self.approval):
             _compile(text)
 
@@ -106,6 +105,21 @@ class Envelope:
         )
 
 
+def _check_limit(name: str, pair: object) -> None:
+    """A limit is `[low, high]` of finite numbers or None, with low <= high: never fail open."""
+    if not (isinstance(pair, Sequence) and not isinstance(pair, str) and len(pair) == 2):
+        raise InvalidCampaign(f"safety.limits.{name} must be [low, high], got {pair!r}")
+    for side in pair:
+        number = isinstance(side, int | float) and not isinstance(side, bool)
+        if side is not None and not (number and math.isfinite(side)):
+            raise InvalidCampaign(
+                f"safety.limits.{name}: each side must be a finite number or null, got {side!r}"
+            )
+    low, high = pair
+    if low is not None and high is not None and low > high:
+        raise InvalidCampaign(f"safety.limits.{name}: low <= high must hold, got {low} > {high}")
+
+
 def _compile(text: str) -> Predicate:
     try:
         return parse_predicate(text)
@@ -143,6 +157,16 @@ def _holds(text: str, params: Mapping[str, Value]) -> bool:
 
 def needs_approval(envelope: Envelope, params: Mapping[str, Value]) -> list[str]:
     return [f"matches the approval rule {t!r}" for t in envelope.approval if _holds(t, params)]
+
+
+def admit(envelope: Envelope, space: Space, exp: Experiment) -> list[str]:
+    """The operator's last check before dispatch: every reason `exp` may not run now."""
+    reasons = violations(envelope, space, exp.params)
+    if exp.approval != "granted":
+        reasons += [
+            f"{r}, without a person's approval" for r in needs_approval(envelope, exp.params)
+        ]
+    return reasons
 
 
 def review(

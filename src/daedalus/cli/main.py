@@ -306,9 +306,7 @@ def _show_json(state: State) -> dict[str, Any]:
         "budget": {"total": state.budget, "spent": state.spent, "finished": state.finished},
         "goal": None if state.problem is None else state.problem.goal.to_dict(),
         "best": None if best is None else best.to_dict(),
-        "experiments": [
-            e.to_dict() for e in sorted(state.experiments.values(), key=lambda e: e.id)
-        ],
+        "experiments": [e.to_dict() for e in list(state.experiments.values())],
         "paused_machines": state.paused_machines,
         "seq": state.seq,
     }
@@ -334,7 +332,7 @@ def show(
         metrics = state.problem.goal.metrics
         for col in ("id", "status", *state.problem.space.names, *metrics, "cause"):
             table.add_column(col)
-        for e in sorted(state.experiments.values(), key=lambda e: e.id):
+        for e in list(state.experiments.values()):
             table.add_row(
                 e.id,
                 str(e.status),

@@ -5,8 +5,9 @@ How a batch is made:
 1. Until the initial design is in place, propose Sobol designs (`SobolProposer`).
 2. Fit one GP over every goal metric (objectives and constrained metrics), standardized, in
    float64, on the model encoding below.
-3. Maximise `qLogNoisyExpectedImprovement` of the first objective, with outcome constraints as
-   smooth feasibility weights, the pending designs as `X_pending`, and the space's linear
+3. Pick the batch one design at a time, each maximising `qLogNoisyExpectedImprovement` of the
+   first objective (`optimize_acqf`, q=1), with outcome constraints as smooth feasibility
+   weights, the pending designs and the earlier picks as `X_pending`, and the space's linear
    constraints as `inequality_constraints`.
 4. Decode, validate, drop repeats, and top the batch up with Sobol designs if any were dropped.
 
@@ -221,19 +222,27 @@ class BayesProposer:
         *,
         n: int,
     ) -> Tensor:
-        """Fit the GP and return the `n x p` batch (model encoding) maximising qLogNEI."""
+        """Fit the GP and return `n x p` designs (model encoding), chosen greedily.
+
+        Each pick maximises incremental qLogNEI with the designs in `avoid` and the earlier
+        picks as pending: BoTorch's own sequential mode only appends earlier picks to the
+        candidate, which leaves the next pick's landscape almost flat wherever it cannot beat
+        them, so later picks of a batch landed next to pending designs.
+        """
         space = encoding.space
         X, Y = _training_data(space, goal, encoding, observed)
         model = _fit_model(X, Y, encoding.cat_columns)
-        X_pending = encoding.to_model(space.encode_many(avoid)) if avoid else None
-        acquisition = _acquisition(model, goal, X, Y, X_pending)
-        return _optimize(
-            acquisition,
-            encoding,
-            q=n,
-            num_restarts=self.num_restarts,
-            raw_samples=self.raw_samples,
-        )
+        busy = encoding.to_model(space.encode_many(avoid))
+        for _ in range(n):
+            acquisition = _acquisition(model, goal, X, Y, busy if len(busy) else None)
+            pick = _optimize(
+                acquisition,
+                encoding,
+                num_restarts=self.num_restarts,
+                raw_samples=self.raw_samples,
+            )
+            busy = torch.cat([busy, pick])
+        return busy[len(avoid) :]
 
 
 def _check_int(option: str, value: object, *, low: int, optional: bool = False) -> None:
@@ -385,22 +394,20 @@ def _optimize(
     acquisition: qLogNoisyExpectedImprovement,
     encoding: _ModelEncoding,
     *,
-    q: int,
     num_restarts: int,
     raw_samples: int,
 ) -> Tensor:
-    """Return the `q x p` batch maximising `acquisition`, chosen greedily one design at a time."""
+    """Return the `1 x p` design (model encoding) maximising `acquisition`."""
     bounds, inequalities = encoding.bounds(), encoding.inequalities() or None
     cats = encoding.cat_columns
     if not cats:
         X, _ = optimize_acqf(
             acquisition,
             bounds,
-            q,
-            num_restarts,
-            raw_samples,
+            q=1,
+            num_restarts=num_restarts,
+            raw_samples=raw_samples,
             inequality_constraints=inequalities,
-            sequential=True,
         )
         return X
     if math.prod(cats.values()) > _MAX_ENUMERATED:
@@ -408,7 +415,7 @@ def _optimize(
             acquisition,
             bounds,
             cat_dims={c: [float(i) for i in range(k)] for c, k in cats.items()},
-            q=q,
+            q=1,
             num_restarts=num_restarts,
             raw_samples=raw_samples,
             inequality_constraints=inequalities,
@@ -423,7 +430,7 @@ def _optimize(
     X, _ = optimize_acqf_mixed(
         acquisition,
         bounds,
-        q,
+        q=1,
         num_restarts=per_combination,
         raw_samples=max(4 * per_combination, raw_samples // len(combinations)),
         fixed_features_list=combinations,

@@ -272,7 +272,7 @@ class Campaign:
             raise InvalidCampaign(f"ask(n): n must be an integer >= 1, got {n!r}")
         writer = self._live()
         out: list[str] = []
-        for exp in sorted(writer.state.with_status(Status.ACCEPTED), key=lambda e: e.id)[:n]:
+        for exp in list(writer.state.with_status(Status.ACCEPTED))[:n]:
             if self._dispatch_manual(writer, exp):
                 out.append(exp.id)
         for _ in range(10):
@@ -305,7 +305,7 @@ class Campaign:
         state = writer.state
         assert state.problem is not None
         envelope = safety.Envelope.from_dict(state.settings.get("safety", {}))
-        blocked = safety.violations(envelope, state.problem.space, exp.params)
+        blocked = safety.admit(envelope, state.problem.space, exp)
         if blocked:
             writer.emit(
                 SAFETY,

@@ -168,11 +168,9 @@ class Runtime:
     # -- recovery ------------------------------------------------------------------------------
 
     async def _recover(self) -> None:
-        for eid in sorted(e.id for e in self.state.with_status(Status.RECORDED)):
+        for eid in [e.id for e in self.state.with_status(Status.RECORDED)]:
             self._emit(ANALYST, analyst.validate(self.state, eid))
-        in_flight = sorted(
-            self.state.with_status(Status.INTENDED, Status.DISPATCHED), key=lambda e: e.id
-        )
+        in_flight = list(self.state.with_status(Status.INTENDED, Status.DISPATCHED))
         if not in_flight:
             return
         self._emit(SYSTEM, [RecoveryStarted(in_flight=[e.id for e in in_flight])])
@@ -228,9 +226,7 @@ class Runtime:
             await self._fill()
             if self.state.status is not CampaignStatus.ACTIVE:
                 return str(self.state.status)
-            in_flight = sorted(
-                self.state.with_status(Status.INTENDED, Status.DISPATCHED), key=lambda e: e.id
-            )
+            in_flight = list(self.state.with_status(Status.INTENDED, Status.DISPATCHED))
             if not in_flight:
                 if analyst.stop(self.state) is not None:
                     continue
@@ -261,7 +257,7 @@ class Runtime:
     async def _fill(self) -> None:
         while True:
             free = self._free_slots()
-            ready = sorted(self.state.with_status(Status.ACCEPTED), key=lambda e: e.id)
+            ready = list(self.state.with_status(Status.ACCEPTED))
             for exp in ready:
                 if not free:
                     return
@@ -307,7 +303,7 @@ class Runtime:
 
     def _expire_approvals(self) -> None:
         now = time.time()
-        for exp in sorted(self.state.with_status(Status.AWAITING_APPROVAL), key=lambda e: e.id):
+        for exp in list(self.state.with_status(Status.AWAITING_APPROVAL)):
             if exp.approval_expires_at is not None and now > exp.approval_expires_at:
                 self._emit(
                     SAFETY,
@@ -327,7 +323,7 @@ class Runtime:
         again first: nothing outside the envelope reaches a machine."""
         assert self.state.problem is not None
         envelope = safety.Envelope.from_dict(self._settings("safety", {}))
-        blocked = safety.violations(envelope, self.state.problem.space, exp.params)
+        blocked = safety.admit(envelope, self.state.problem.space, exp)
         if blocked:
             self._emit(
                 SAFETY,

@@ -1,0 +1,199 @@
+"""Behaviour of `BayesProposer`: it optimises, respects constraints, pending designs and
+categories, and is deterministic."""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pytest
+import torch
+
+from daedalus.errors import DaedalusError, InvalidCampaign
+from daedalus.goal import Goal, Maximize, Minimize
+from daedalus.proposers import BayesProposer, History, Proposer, SobolProposer, Trial
+from daedalus.space import Choice, Integer, Params, Real, Space, Value
+
+Outcome = Callable[[Mapping[str, Value]], dict[str, float]]
+
+BRANIN_MIN = 0.397887  # Dixon and Szegő (1978), reached at (-pi, 12.275), (pi, 2.275), ...
+BRANIN_SPACE = Space([Real("x1", -5.0, 10.0), Real("x2", 0.0, 15.0)])
+BRANIN_GOAL = Goal(Minimize("y"))
+
+
+def branin(params: Mapping[str, Value]) -> dict[str, float]:
+    x1, x2 = float(params["x1"]), float(params["x2"])
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return {"y": (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10}
+
+
+def run(
+    proposer: Proposer,
+    space: Space,
+    goal: Goal,
+    outcome: Outcome,
+    *,
+    budget: int,
+    seed: int,
+    batch: int = 1,
+) -> list[Trial]:
+    """Run a closed loop of `budget` experiments, with a fresh seed per decision."""
+    trials: list[Trial] = []
+    while len(trials) < budget:
+        history = History(trials=trials, n_proposed=len(trials))
+        designs = proposer.propose(space, goal, history, n=batch, seed=seed * 1000 + len(trials))
+        trials += [
+            Trial(f"exp-{len(trials) + i:03d}", d, outcome(d)) for i, d in enumerate(designs)
+        ]
+    return trials
+
+
+def observed_history(space: Space, goal: Goal, outcome: Outcome, *, n: int) -> History:
+    designs = SobolProposer().propose(space, goal, History(), n=n, seed=7)
+    trials = [Trial(f"exp-{i:03d}", d, outcome(d)) for i, d in enumerate(designs)]
+    return History(trials=trials, n_proposed=n)
+
+
+def best_params(goal: Goal, trials: list[Trial]) -> Params:
+    index = goal.best([t.values or {} for t in trials])
+    assert index is not None
+    return dict(trials[index].params)
+
+
+@pytest.mark.slow
+def test_beats_sobol_on_branin() -> None:
+    def regret(proposer: Proposer, seed: int) -> float:
+        trials = run(proposer, BRANIN_SPACE, BRANIN_GOAL, branin, budget=25, seed=seed)
+        return min((t.values or {})["y"] for t in trials) - BRANIN_MIN
+
+    bayes = statistics.median(regret(BayesProposer(), seed) for seed in range(3))
+    sobol = statistics.median(regret(SobolProposer(), seed) for seed in range(3))
+    assert bayes < sobol, f"median regret after 25: bayes {bayes:.4f}, sobol {sobol:.4f}"
+
+
+@pytest.mark.slow
+def test_best_design_respects_the_outcome_constraint() -> None:
+    # max x + y s.t. x^2 + y^2 <= 0.5: optimum 1 at (0.5, 0.5); unconstrained it is (1, 1).
+    space = Space([Real("x", 0.0, 1.0), Real("y", 0.0, 1.0)])
+    goal = Goal(Maximize("total"), constraints=["radius_sq <= 0.5"])
+
+    def outcome(p: Mapping[str, Value]) -> dict[str, float]:
+        x, y = float(p["x"]), float(p["y"])
+        return {"total": x + y, "radius_sq": x**2 + y**2}
+
+    trials = run(BayesProposer(), space, goal, outcome, budget=15, seed=0)
+    best = outcome(best_params(goal, trials))
+    assert goal.is_feasible(best)
+    assert best["total"] > 0.95
+
+
+def test_pending_designs_push_the_batch_away() -> None:
+    history = observed_history(BRANIN_SPACE, BRANIN_GOAL, branin, n=10)
+    proposer = BayesProposer()
+    first = proposer.propose(BRANIN_SPACE, BRANIN_GOAL, history, n=2, seed=1)
+    busy = History(trials=history.trials, pending=first, n_proposed=12)
+    second = proposer.propose(BRANIN_SPACE, BRANIN_GOAL, busy, n=2, seed=1)
+    units = BRANIN_SPACE.encode_many(second)
+    pending_units = BRANIN_SPACE.encode_many(first)
+    assert second[0] != second[1]
+    # Not just unequal: qLogNEI with X_pending values the pending designs' neighbourhood as taken.
+    distances = np.linalg.norm(units[:, None, :] - pending_units[None, :, :], axis=-1)
+    assert distances.min() > 1e-3, distances
+
+
+@pytest.mark.slow
+def test_linear_constraints_hold_with_rounded_integers() -> None:
+    # The optimum lies on the constraint, where rounding k can cross it.
+    space = Space([Real("x", 0.0, 10.0), Integer("k", 0, 10)], constraints=["x + k <= 7.5"])
+    goal = Goal(Maximize("total"))
+
+    def outcome(p: Mapping[str, Value]) -> dict[str, float]:
+        return {"total": float(p["x"]) + float(p["k"])}
+
+    trials = run(BayesProposer(), space, goal, outcome, budget=12, seed=0, batch=2)
+    assert all(space.contains(t.params) for t in trials)
+    assert outcome(best_params(goal, trials))["total"] > 7.2
+
+
+@pytest.mark.slow
+def test_finds_the_best_category() -> None:
+    space = Space([Real("x", 0.0, 1.0), Choice("catalyst", ("pd", "pt", "ni"))])
+    goal = Goal(Maximize("yield_pct"))
+    bonus = {"pd": 0.0, "pt": 1.0, "ni": 0.3}
+
+    def outcome(p: Mapping[str, Value]) -> dict[str, float]:
+        return {"yield_pct": bonus[str(p["catalyst"])] - 2 * (float(p["x"]) - 0.7) ** 2}
+
+    trials = run(BayesProposer(), space, goal, outcome, budget=12, seed=0)
+    best = best_params(goal, trials)
+    assert best["catalyst"] == "pt"
+    assert abs(float(best["x"]) - 0.7) < 0.1
+    model_based = [t.params["catalyst"] for t in trials[5:]]
+    assert model_based.count("pt") > len(model_based) / 2, model_based
+
+
+def test_same_inputs_give_the_same_designs_in_any_trial_order() -> None:
+    history = observed_history(BRANIN_SPACE, BRANIN_GOAL, branin, n=12)
+    pending = SobolProposer().propose(BRANIN_SPACE, BRANIN_GOAL, history, n=2, seed=3)
+    history = History(trials=history.trials, pending=pending, n_proposed=14)
+    shuffled_trials = list(history.trials)
+    random.Random(0).shuffle(shuffled_trials)
+    shuffled = History(trials=shuffled_trials, pending=pending[::-1], n_proposed=14)
+    proposer = BayesProposer()
+    runs = [proposer.propose(BRANIN_SPACE, BRANIN_GOAL, h, n=2, seed=5) for h in (history,) * 2]
+    assert runs[0] == runs[1]
+    assert proposer.propose(BRANIN_SPACE, BRANIN_GOAL, shuffled, n=2, seed=5) == runs[0]
+
+
+def test_leaves_global_torch_state_alone() -> None:
+    history = observed_history(BRANIN_SPACE, BRANIN_GOAL, branin, n=8)
+    threads, rng = torch.get_num_threads(), torch.random.get_rng_state()
+    BayesProposer().propose(BRANIN_SPACE, BRANIN_GOAL, history, n=1, seed=0)
+    assert torch.get_num_threads() == threads
+    assert torch.equal(torch.random.get_rng_state(), rng)
+
+
+def test_does_not_propose_a_failed_design_again() -> None:
+    history = observed_history(BRANIN_SPACE, BRANIN_GOAL, branin, n=10)
+    proposer = BayesProposer()
+    (wanted,) = proposer.propose(BRANIN_SPACE, BRANIN_GOAL, history, n=1, seed=2)
+    failed = Trial("exp-999", wanted, None, cause="infeasible")
+    after = History(trials=[*history.trials, failed], n_proposed=11)
+    (design,) = proposer.propose(BRANIN_SPACE, BRANIN_GOAL, after, n=1, seed=2)
+    assert design != wanted
+
+
+def test_starts_with_the_sobol_design() -> None:
+    history = observed_history(BRANIN_SPACE, BRANIN_GOAL, branin, n=2)
+    bayes = BayesProposer().propose(BRANIN_SPACE, BRANIN_GOAL, history, n=3, seed=4)
+    sobol = SobolProposer().propose(BRANIN_SPACE, BRANIN_GOAL, history, n=3, seed=4)
+    assert bayes == sobol
+
+
+@pytest.mark.parametrize(
+    ("params", "n_init"), [({"x": 1.0}, 5), ({"x": 1.0, "k": 2, "c": "a"}, 6)], ids=["1d", "3d"]
+)
+def test_initial_design_is_sized_to_the_space(params: Params, n_init: int) -> None:
+    parameters = {"x": Real("x", 0.0, 2.0), "k": Integer("k", 0, 3), "c": Choice("c", ("a", "b"))}
+    space = Space([parameters[name] for name in params])
+    assert BayesProposer().initial_designs(space) == n_init
+    assert BayesProposer(n_init=3).initial_designs(space) == 3
+
+
+def test_missing_metric_is_a_clear_error() -> None:
+    goal = Goal(Minimize("y"), constraints=["cost_usd <= 3"])
+    history = observed_history(BRANIN_SPACE, goal, branin, n=8)
+    with pytest.raises(DaedalusError, match=r"lack finite goal metrics \['cost_usd'\]"):
+        BayesProposer().propose(BRANIN_SPACE, goal, history, n=1, seed=0)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"n_init": 0}, {"num_restarts": 0}, {"raw_samples": 2, "num_restarts": 4}, {"n_init": 2.5}],
+)
+def test_rejects_bad_options(options: dict[str, object]) -> None:
+    with pytest.raises(InvalidCampaign, match="BayesProposer"):
+        BayesProposer(**options)  # type: ignore[arg-type]
