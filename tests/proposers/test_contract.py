@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from daedalus.proposers import BayesProposer, Proposer, SobolProposer
+from daedalus.goal import Goal
+from daedalus.proposers import BayesProposer, History, Proposer, SobolProposer
+from daedalus.space import Params, Space
 from daedalus.testing.proposer_contract import CONTRACT, ContractCase, check_proposer
 
 PROPOSERS: dict[str, Proposer] = {
@@ -29,8 +31,10 @@ class _RepeatsPending:
 
     name = "repeats-pending"
 
-    def propose(self, space, goal, history, *, n, seed):  # type: ignore[no-untyped-def]
-        return SobolProposer().propose(space, goal, type(history)(), n=n, seed=seed)
+    def propose(
+        self, space: Space, goal: Goal, history: History, *, n: int, seed: int
+    ) -> list[Params]:
+        return SobolProposer().propose(space, goal, History(), n=n, seed=seed)
 
 
 def test_contract_catches_a_proposer_that_ignores_pending() -> None:

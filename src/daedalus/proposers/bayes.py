@@ -79,8 +79,8 @@ with warnings.catch_warnings():
 _DTYPE = torch.float64
 _MAX_ENUMERATED = 32  # largest number of category combinations optimised one by one
 _MIN_OBSERVED = 2  # a GP needs at least two observations to say anything
-_MARGIN = 1e-6  # unit-cube slack kept inside linear constraints: SLSQP lands within ~1e-8
-_MAX_REPAIR_INTEGERS = 8  # floor/ceil combinations tried when rounding breaks a constraint
+_MARGIN = 1e-6  # slack kept inside linear constraints: SLSQP ends up to ~1e-9 outside them
+_MAX_REPAIR_INTEGERS = 8  # Integers re-rounded (2^8 floor/ceil combinations) to meet a constraint
 # L-BFGS-B iterations of a GP fit. Past ~200 the marginal likelihood only creeps (noise-free
 # data walks the noise toward its lower bound) while a mixed-kernel fit takes 5x longer.
 _FIT_MAXITER = 200
@@ -359,8 +359,9 @@ def _signed_objective(samples: Tensor, X: Tensor | None = None, *, sign: float) 
 def _constraint_slack(
     samples: Tensor, *, column: int, bound: float, sign: float, scale: float
 ) -> Tensor:
-    """BoTorch outcome constraint: feasible where the returned value is <= 0. Divided by the
-    metric's spread so that qLogNEI's sigmoid temperature means the same for every unit."""
+    """Map `sample_shape x batch x q x m` samples to `sample_shape x batch x q` values that are
+    <= 0 where the outcome constraint holds (BoTorch's convention). Divided by the metric's
+    spread so that qLogNEI's sigmoid temperature `eta` means the same in every unit."""
     return sign * (samples[..., column] - bound) / scale
 
 
