@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from daedalus import Campaign
+from daedalus import Campaign, Job
 from daedalus.journal.base import Record
 from daedalus.journal.sqlite import SqliteJournal
 from daedalus.runtime.files import CampaignSpec, build_machines
@@ -36,6 +36,28 @@ class KillingJournal(SqliteJournal):
         return records
 
 
+class PoisonMachine:
+    """Wraps a machine; starting experiment `poison` kills the whole process. Test-only."""
+
+    def __init__(self, inner: Any, poison: str) -> None:
+        self.inner, self.poison = inner, poison
+        self.name, self.idempotent = inner.name, inner.idempotent
+
+    async def start(self, job: Job) -> None:
+        if job.experiment_id == self.poison:
+            os.kill(os.getpid(), signal.SIGKILL)
+        await self.inner.start(job)
+
+    async def poll(self, job: Job, *, now: float) -> Any:
+        return await self.inner.poll(job, now=now)
+
+    async def stop(self, job: Job) -> None:
+        await self.inner.stop(job)
+
+    async def reconcile(self, job: Job, *, dispatched: bool, now: float) -> Any:
+        return await self.inner.reconcile(job, dispatched=dispatched, now=now)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("journal")
@@ -47,6 +69,7 @@ def main() -> None:
     parser.add_argument("--proposer", default="sobol")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--kill-after", default=None)
+    parser.add_argument("--poison", default=None, help="experiment id whose start kills us")
     args = parser.parse_args()
     if args.kill_after:
         kind, count = args.kill_after.split(":")
@@ -70,7 +93,9 @@ def main() -> None:
             machines=spec.machines_setting(),
         )
     campaign = Campaign.open(args.name, journal=journal)
-    machines = build_machines(campaign.state.settings["machines"])
+    machines: list[Any] = build_machines(campaign.state.settings["machines"])
+    if args.poison:
+        machines = [PoisonMachine(m, args.poison) for m in machines]
     result = campaign.run(machines)
     json.dump({"stopped": result.stopped}, sys.stdout)
     journal.close()

@@ -116,3 +116,23 @@ def test_killed_during_bayes_proposals_resumes_exactly(tmp_path: Path) -> None:
     assert first.returncode == -9, first.stderr
     assert runner(crash).returncode == 0
     assert final_record(crash) == final_record(base)
+
+
+def test_a_design_that_kills_the_runtime_is_quarantined(tmp_path: Path) -> None:
+    """Promise 9: the runtime dies every time it starts e0004; after three starts that never
+    reached the machine's acknowledgement, the design is set aside and the campaign goes on."""
+    path = tmp_path / "j.db"
+    args = ("--poison", "e0004", "--budget", "8", "--machines", "2")
+    outcomes = [runner(path, "--create", *args).returncode]
+    while outcomes[-1] != 0 and len(outcomes) < 6:
+        outcomes.append(runner(path, *args).returncode)
+    assert outcomes == [-9, -9, -9, 0]
+    store = SqliteJournal(path)
+    try:
+        state = replay(store.read("c"))
+    finally:
+        store.close()
+    poisoned = state.experiments["e0004"]
+    assert str(poisoned.status) == "failed" and "quarantined" in poisoned.reason
+    assert str(state.status) == "completed"
+    assert sum(str(e.status) == "recorded" for e in state.experiments.values()) >= 6
