@@ -323,6 +323,25 @@ class MachineResumed:
     machine: str
 
 
+class Resolution(StrEnum):
+    RERUN = "rerun"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutcomeResolved:
+    """A person decided the fate of an experiment whose outcome was unknown: run it again
+    (they checked the machine did not run it, or that running it twice is harmless), or
+    count it as failed."""
+
+    type: ClassVar[str] = "outcome.resolved"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    resolution: Resolution
+    reason: str = ""
+    by: str = ""
+
+
 EVENT_TYPES: dict[str, type] = {
     cls.type: cls  # type: ignore[attr-defined]
     for cls in (
@@ -351,6 +370,7 @@ EVENT_TYPES: dict[str, type] = {
         CampaignResumed,
         CampaignAborted,
         MachineResumed,
+        OutcomeResolved,
     )
 }
 
@@ -378,6 +398,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
             CampaignResumed.type,
             CampaignAborted.type,
             MachineResumed.type,
+            OutcomeResolved.type,
         }
     ),
     Role.SYSTEM: frozenset(
@@ -448,7 +469,11 @@ def from_payload(event_type: str, version: int, payload: Mapping[str, Any]) -> A
         raise JournalCorrupt(f"event {event_type!r}: payload is malformed: {err}") from err
     # Sequence fields are stored as JSON arrays; rebuild them as the tuples they were.
     data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-    enums = {"verdict": Verdict, "cause": Cause}
+    enums: dict[str, type[StrEnum]] = {
+        "verdict": Verdict,
+        "cause": Cause,
+        "resolution": Resolution,
+    }
     for key, enum in enums.items():
         if key in data and isinstance(data[key], str):
             try:

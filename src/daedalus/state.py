@@ -191,6 +191,11 @@ def _update(state: State, experiment_id: str, event: Any, **changes: Any) -> Non
     state.experiments[experiment_id] = replace(current, **changes)
 
 
+def _has_status(state: State, experiment_id: str, status: Status) -> bool:
+    exp = state.experiments.get(experiment_id)
+    return exp is not None and exp.status is status
+
+
 def _awaits(exp: Experiment | None, digest: str) -> bool:
     return exp is not None and exp.status is Status.AWAITING_APPROVAL and exp.design_hash == digest
 
@@ -287,9 +292,22 @@ def _experiment_event(state: State, event: Any, at: float) -> None:
                 duration_s=event.duration_s,
                 finished_at=None if event.retry else at,
             )
+        case ev.OutcomeResolved() if _has_status(state, eid, Status.UNKNOWN):
+            if event.resolution is ev.Resolution.RERUN:
+                _update(state, eid, event, status=Status.ACCEPTED, reason=event.reason)
+            else:
+                _update(
+                    state,
+                    eid,
+                    event,
+                    status=Status.FAILED,
+                    cause=str(ev.Cause.MACHINE_FAULT),
+                    reason=event.reason or "outcome unknown; a person counted it as failed",
+                    finished_at=at,
+                )
         case ev.OutcomeUnknown():
             _update(state, eid, event, status=Status.UNKNOWN, reason=event.reason)
-        case ev.Reconciled() | ev.NoteWritten() | ev.ApprovalDenied():
+        case ev.Reconciled() | ev.NoteWritten() | ev.ApprovalDenied() | ev.OutcomeResolved():
             pass
         case _:
             raise JournalCorrupt(f"event {event.type} cannot carry an experiment id")

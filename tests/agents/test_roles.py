@@ -57,6 +57,7 @@ EVENTS: dict[str, Any] = {
         ev.CampaignResumed(),
         ev.CampaignAborted(),
         ev.MachineResumed(machine="m"),
+        ev.OutcomeResolved(experiment_id="e0001", resolution=ev.Resolution.RERUN),
     ]
 }
 

@@ -287,3 +287,39 @@ def test_bench_writes_records(tmp_path: Path) -> None:
     assert len(records[0]["best"]) == 5
     assert records[0]["regret"] >= 0
     assert "median" in done.stdout
+
+
+def _unknown_outcome(journal: Path) -> None:
+    """A campaign whose first experiment's outcome is unknown and whose machine is paused."""
+    from daedalus import Campaign
+    from daedalus.agents.roles import OPERATOR, SAFETY
+    from daedalus.events import MachinePaused, OutcomeUnknown
+    from daedalus.journal.sqlite import SqliteJournal
+    from daedalus.sims.registry import get_simulator
+
+    store = SqliteJournal(journal)
+    problem = get_simulator("branin").problem
+    with Campaign.create("u", problem, journal=store, budget=2, proposer="sobol") as campaign:
+        [exp] = campaign.ask(1)
+    lost = OutcomeUnknown(experiment_id=exp.id, machine="manual", reason="link lost")
+    store.append("u", [lost], actor=OPERATOR, expected_seq=store.last_seq("u"), at=0.0)
+    paused = MachinePaused(machine="manual", reason="link lost")
+    store.append("u", [paused], actor=SAFETY, expected_seq=store.last_seq("u"), at=0.0)
+    store.close()
+
+
+@pytest.mark.parametrize(("flag", "status"), [("--failed", "failed"), ("--rerun", "accepted")])
+def test_resolve_an_unknown_outcome(tmp_path: Path, flag: str, status: str) -> None:
+    journal = tmp_path / "j.db"
+    _unknown_outcome(journal)
+    shown = json.loads(cli("show", "u", "--journal", str(journal), "--json").stdout)
+    assert shown["experiments"][0]["status"] == "unknown" and shown["paused_machines"]
+    both = cli("resolve", "u", "e0001", "--rerun", "--failed", "--journal", str(journal))
+    assert both.returncode == 2 and "exactly one" in both.stderr
+    done = cli("resolve", "u", "e0001", flag, "--reason", "checked", "--journal", str(journal))
+    assert done.returncode == 0, done.stderr
+    assert "machine manual resumed" in done.stdout
+    shown = json.loads(cli("show", "u", "--journal", str(journal), "--json").stdout)
+    assert shown["experiments"][0]["status"] == status and shown["paused_machines"] == {}
+    again = cli("resolve", "u", "e0001", flag, "--journal", str(journal))
+    assert again.returncode == 2 and "not unknown" in again.stderr

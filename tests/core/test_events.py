@@ -60,6 +60,7 @@ SAMPLES: dict[str, Any] = {
         ev.CampaignResumed(),
         ev.CampaignAborted(reason="fire"),
         ev.MachineResumed(machine="m1"),
+        ev.OutcomeResolved(experiment_id="e0001", resolution=ev.Resolution.FAILED, by="ada"),
     ]
 }
 

@@ -195,6 +195,21 @@ def test_outcome_unknown_waits_for_a_person() -> None:
     assert (exp.status, exp.reason) == (Status.UNKNOWN, "lost contact")
 
 
+@pytest.mark.parametrize(
+    ("resolution", "status"),
+    [(ev.Resolution.RERUN, Status.ACCEPTED), (ev.Resolution.FAILED, Status.FAILED)],
+)
+def test_a_person_resolves_an_unknown_outcome(resolution: ev.Resolution, status: Status) -> None:
+    unknown = ev.OutcomeUnknown(experiment_id="e0001", machine="m1", reason="lost contact")
+    resolved = ev.OutcomeResolved(experiment_id="e0001", resolution=resolution, reason="checked")
+    assert _status(*RUN[:4], unknown, resolved) is status
+
+
+def test_a_resolution_applies_only_to_an_unknown_outcome() -> None:
+    resolved = ev.OutcomeResolved(experiment_id="e0001", resolution=ev.Resolution.RERUN)
+    assert _status(*RUN, resolved) is Status.RECORDED
+
+
 def test_rejected_reading_is_out_of_best() -> None:
     rejected = ev.ObservationRejected(experiment_id="e0001", reason="y is NaN")
     s = _fold(*RUN, rejected)[-1]

@@ -29,7 +29,14 @@ from daedalus import (
     UnknownCampaign,
 )
 from daedalus.agents.roles import OPERATOR, human
-from daedalus.events import ApprovalGranted, CommandDispatched, CommandIntended
+from daedalus.events import (
+    ApprovalGranted,
+    CommandDispatched,
+    CommandIntended,
+    MachineResumed,
+    OutcomeResolved,
+    Resolution,
+)
 from daedalus.goal import Goal as _Goal
 from daedalus.journal.memory import MemoryJournal
 from daedalus.journal.sqlite import SqliteJournal
@@ -279,3 +286,26 @@ def test_create_and_open_refuse_bad_names_and_duplicates(tmp_path: Path) -> None
     journal = SqliteJournal(path)
     assert journal.campaigns() == ["c"]
     journal.close()
+
+
+def test_a_person_resolves_an_unknown_outcome_and_the_machine_resumes() -> None:
+    journal = MemoryJournal()
+    with create(journal, budget=1) as campaign:
+        [exp] = campaign.ask(1)
+    seq = journal.last_seq("c")
+    intent = CommandIntended(experiment_id=exp.id, machine="m1", attempt=2, seed=5)
+    sent = CommandDispatched(experiment_id=exp.id, machine="m1", attempt=2, started_at=0.0)
+    journal.append("c", [intent, sent], actor=OPERATOR, expected_seq=seq, at=0.0)
+    lost = ScriptedMachine(script={("reconcile", 0): Unknown("controller rebooted")})
+    with Campaign.open("c", journal=journal) as campaign:
+        assert campaign.run([lost]).stopped.startswith("outcome unknown")
+    decision = [
+        OutcomeResolved(experiment_id=exp.id, resolution=Resolution.RERUN, by="ann"),
+        MachineResumed(machine="m1"),
+    ]
+    journal.append("c", decision, actor=human("ann"), expected_seq=journal.last_seq("c"), at=0.0)
+    machine = ScriptedMachine()
+    with Campaign.open("c", journal=journal) as campaign:
+        result = campaign.run([machine])
+    assert machine.started == [(exp.id, 3)]
+    assert result.completed and result.state.experiments[exp.id].status is Status.RECORDED

@@ -16,8 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from daedalus.errors import ConcurrencyConflict, DaedalusError, InvalidCampaign, InvalidParams
-from daedalus.events import ApprovalDenied, ApprovalGranted
-from daedalus.state import State, Status
+from daedalus.events import (
+    ApprovalDenied,
+    ApprovalGranted,
+    MachineResumed,
+    OutcomeResolved,
+    Resolution,
+)
+from daedalus.state import Experiment, State, Status
 
 app = typer.Typer(
     help="daedalus: closed-loop experiments on simulated and real machines, on a durable journal.",
@@ -115,6 +121,11 @@ def _summary(campaign: Any, result: Any, journal: Path) -> None:
             f"reference {ref.value:.5g}"
         )
     out.print(f"journal: {journal}")
+    for e in state.with_status(Status.UNKNOWN):
+        out.print(
+            f"  {e.id} on {e.machine}: outcome unknown ({e.reason}). Check the machine, then: "
+            f"daedalus resolve {state.name} {e.id} --rerun|--failed --journal {journal}"
+        )
     if result.stopped == "waiting for approval":
         for e in state.with_status(Status.AWAITING_APPROVAL):
             out.print(
@@ -353,39 +364,54 @@ def show(
             out.print(f"best: {data['best']['id']} {data['best']['values']}")
 
 
-def _decide(
-    name: str, experiment_id: str, journal: Path, *, grant: bool, by: str, reason: str
+def _as_person(
+    name: str, journal: Path, by: str, decide: Callable[[State], tuple[list[Any], str]]
 ) -> None:
+    """Append a person's events, decided afresh from the latest state if a runtime appended
+    meanwhile; print what was done and how to continue."""
     from daedalus.agents.roles import human
     from daedalus.runtime.campaign import Campaign
 
     with friendly(), Campaign.open(name, journal=journal) as campaign:
         for _ in range(5):
             state = campaign.state
-            found = state.experiments.get(experiment_id)
-            if found is None or found.status is not Status.AWAITING_APPROVAL:
-                status = "unknown" if found is None else str(found.status)
-                raise InvalidParams(f"{experiment_id} in {name} is {status}, not awaiting approval")
-            exp = found
-            if exp.approval_expires_at is not None and time.time() > exp.approval_expires_at:
-                raise InvalidCampaign(f"the approval request for {experiment_id} has expired")
-            event = (
-                ApprovalGranted(experiment_id=exp.id, design_hash=exp.design_hash, by=by)
-                if grant
-                else ApprovalDenied(
-                    experiment_id=exp.id, design_hash=exp.design_hash, by=by, reason=reason
-                )
-            )
+            events, done = decide(state)
             try:
                 campaign.journal.append(
-                    name, [event], actor=human(by), expected_seq=state.seq, at=state.clock
+                    name, events, actor=human(by), expected_seq=state.seq, at=state.clock
                 )
                 break
             except ConcurrencyConflict:
                 continue  # the runtime appended meanwhile: look again
-        verb = "approved" if grant else "denied"
-        out.print(f"{experiment_id} {verb}: {dict(exp.params)} (design {exp.design_hash})")
+        out.print(done)
         out.print(f"continue with: daedalus resume {name} --journal {journal}")
+
+
+def _waiting(state: State, experiment_id: str, status: Status) -> Experiment:
+    found = state.experiments.get(experiment_id)
+    if found is None or found.status is not status:
+        now = "unknown" if found is None else str(found.status)
+        raise InvalidParams(f"{experiment_id} in {state.name} is {now}, not {status}")
+    return found
+
+
+def _decide(
+    name: str, experiment_id: str, journal: Path, *, grant: bool, by: str, reason: str
+) -> None:
+    def decide(state: State) -> tuple[list[Any], str]:
+        exp = _waiting(state, experiment_id, Status.AWAITING_APPROVAL)
+        if exp.approval_expires_at is not None and time.time() > exp.approval_expires_at:
+            raise InvalidCampaign(f"the approval request for {experiment_id} has expired")
+        digest = exp.design_hash
+        event: Any = (
+            ApprovalGranted(experiment_id=exp.id, design_hash=digest, by=by)
+            if grant
+            else ApprovalDenied(experiment_id=exp.id, design_hash=digest, by=by, reason=reason)
+        )
+        verb = "approved" if grant else "denied"
+        return [event], f"{experiment_id} {verb}: {dict(exp.params)} (design {digest})"
+
+    _as_person(name, journal, by, decide)
 
 
 @app.command()
@@ -409,6 +435,41 @@ def deny(
 ) -> None:
     """Deny one design that safety sent to a person."""
     _decide(name, experiment_id, journal, grant=False, by=by, reason=reason)
+
+
+@app.command()
+def resolve(
+    name: str,
+    experiment_id: str,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    rerun: Annotated[
+        bool, typer.Option("--rerun", help="Run it again: you checked it did not run.")
+    ] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="Count it as failed.")] = False,
+    reason: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "",
+    by: Annotated[str, typer.Option(help="Who decides.")] = "operator",
+) -> None:
+    """Decide an experiment whose outcome is unknown; its machine resumes when nothing on it
+    is left undecided."""
+    if rerun == failed:
+        err.print("error: pass exactly one of --rerun or --failed", style="red")
+        raise typer.Exit(2)
+
+    def decide(state: State) -> tuple[list[Any], str]:
+        exp = _waiting(state, experiment_id, Status.UNKNOWN)
+        resolution = Resolution.RERUN if rerun else Resolution.FAILED
+        events: list[Any] = [
+            OutcomeResolved(experiment_id=exp.id, resolution=resolution, reason=reason, by=by)
+        ]
+        machine = exp.machine or ""
+        others = [e for e in state.with_status(Status.UNKNOWN) if e.machine == machine]
+        if machine in state.paused_machines and others == [exp]:
+            events.append(MachineResumed(machine=machine))
+        return events, f"{experiment_id}: {resolution}; machine {machine} " + (
+            "resumed" if len(events) == 2 else "stays paused"
+        )
+
+    _as_person(name, journal, by, decide)
 
 
 @app.command()
