@@ -46,5 +46,10 @@ class UnknownCampaign(DaedalusError, LookupError):
         return str(self.args[0]) if self.args else ""
 
 
+class InvalidTransition(DaedalusError, RuntimeError):
+    """An event does not follow the experiment lifecycle or the campaign's status (say, a
+    reading for a blocked design, or a dispatch after a person aborted). Nothing is written."""
+
+
 class MachineError(DaedalusError, RuntimeError):
     """A machine could not be reached or answered nonsense."""

@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from daedalus import events as ev
-from daedalus.errors import JournalCorrupt
+from daedalus.errors import InvalidTransition, JournalCorrupt
 from daedalus.problem import Problem
 from daedalus.space import Value
 
@@ -247,7 +247,10 @@ def _experiment_event(state: State, event: Any, at: float) -> None:
                 finished_at=at,
             )
         case ev.CommandIntended():
-            intents = state.experiments[eid].intents + 1 if eid in state.experiments else 1
+            # Consecutive intents only: an intent that never reached the machine's
+            # acknowledgement is a start the runtime did not survive (a poison pill).
+            current = state.experiments.get(eid)
+            intents = current.intents + 1 if current and current.status is Status.INTENDED else 1
             _update(
                 state,
                 eid,
@@ -313,6 +316,66 @@ def _experiment_event(state: State, event: Any, at: float) -> None:
             raise JournalCorrupt(f"event {event.type} cannot carry an experiment id")
 
 
+# The statuses an experiment must be in for the live writers to append each event type.
+# Replay stays lenient so that every journal that was ever written can be read.
+ALLOWED_FROM: dict[str, frozenset[Status]] = {
+    ev.ProposalReviewed.type: frozenset(
+        {Status.PROPOSED, Status.ACCEPTED, Status.AWAITING_APPROVAL}
+    ),
+    ev.ApprovalRequested.type: frozenset({Status.AWAITING_APPROVAL}),
+    ev.ApprovalGranted.type: frozenset({Status.AWAITING_APPROVAL}),
+    ev.ApprovalDenied.type: frozenset({Status.AWAITING_APPROVAL}),
+    ev.CommandIntended.type: frozenset({Status.ACCEPTED, Status.INTENDED}),
+    ev.CommandDispatched.type: frozenset({Status.INTENDED}),
+    ev.ObservationRecorded.type: IN_FLIGHT,
+    ev.ExperimentFailed.type: IN_FLIGHT,
+    ev.OutcomeUnknown.type: IN_FLIGHT,
+    ev.ObservationRejected.type: frozenset({Status.RECORDED}),
+    ev.OutcomeResolved.type: frozenset({Status.UNKNOWN}),
+}
+# Events that start new work or end the campaign: refused once it is no longer active.
+NEEDS_ACTIVE = frozenset(
+    {ev.DesignProposed.type, ev.CommandIntended.type, ev.CampaignCompleted.type}
+)
+
+
+def check(state: State, events: Iterable[Any]) -> None:
+    """Refuse a batch of events that breaks the lifecycle, before it is appended.
+
+    Checks each event against the state the batch's earlier events lead to. Costs
+    O(batch): only the experiments the batch touches are copied.
+
+    Raises:
+        InvalidTransition: naming the event, the experiment and its status.
+    """
+    events = list(events)
+    touched = {getattr(e, "experiment_id", None) for e in events} - {None}
+    scratch = copy.copy(state)
+    scratch.experiments = {k: state.experiments[k] for k in touched if k in state.experiments}
+    scratch.paused_machines = dict(state.paused_machines)
+    scratch.notes = []
+    for event in events:
+        reason = _refusal(scratch, event)
+        if reason is not None:
+            raise InvalidTransition(f"{state.name}: {event.type} refused: {reason}")
+        _mutate(scratch, event, seq=scratch.seq + 1, at=scratch.clock)
+
+
+def _refusal(state: State, event: Any) -> str | None:
+    if event.type in NEEDS_ACTIVE and state.status is not CampaignStatus.ACTIVE:
+        return f"the campaign is {state.status}"
+    allowed = ALLOWED_FROM.get(event.type)
+    eid = getattr(event, "experiment_id", None)
+    if allowed is None or eid is None:
+        return None
+    exp = state.experiments.get(eid)
+    if exp is None:
+        return f"no experiment {eid!r}"
+    if exp.status not in allowed:
+        return f"experiment {eid} is {exp.status}; expected one of {sorted(allowed)}"
+    return None
+
+
 def _campaign_event(state: State, event: Any) -> None:
     match event:
         case ev.CampaignCreated():
@@ -336,7 +399,7 @@ def _campaign_event(state: State, event: Any) -> None:
         case ev.CampaignResumed():
             if state.status is CampaignStatus.PAUSED:
                 state.status = CampaignStatus.ACTIVE
-        case ev.CampaignCompleted():
+        case ev.CampaignCompleted() if state.status is not CampaignStatus.ABORTED:
             state.status = CampaignStatus.COMPLETED
             state.completed_reason = event.reason
         case ev.CampaignAborted():

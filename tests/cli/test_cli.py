@@ -206,7 +206,7 @@ def test_approve_from_another_process_then_resume(tmp_path: Path) -> None:
     first = cli("run", str(path), "--journal", journal, "--name", "a")
     assert first.returncode == 0 and "daedalus approve a e0001" in first.stdout
     wrong = cli("approve", "a", "e0002", "--journal", journal)
-    assert wrong.returncode == 2 and "not awaiting approval" in wrong.stderr
+    assert wrong.returncode == 2 and "no experiment e0002" in wrong.stderr
     assert cli("approve", "a", "e0001", "--journal", journal, "--by", "ann").returncode == 0
     assert cli("resume", "a", "--journal", journal).returncode == 0
     data = json.loads(cli("show", "a", "--journal", journal, "--json").stdout)
@@ -323,3 +323,33 @@ def test_resolve_an_unknown_outcome(tmp_path: Path, flag: str, status: str) -> N
     assert shown["experiments"][0]["status"] == status and shown["paused_machines"] == {}
     again = cli("resolve", "u", "e0001", flag, "--journal", str(journal))
     assert again.returncode == 2 and "not unknown" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--machines", "0"], "count must be >= 1"),
+        (["--pace", "0"], "--pace must be > 0"),
+        (["--budget", "0"], "budget must be an integer >= 1"),
+    ],
+)
+def test_bad_flags_are_refused_before_anything_is_written(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    journal = tmp_path / "j.db"
+    done = cli("run", "branin", "--journal", str(journal), "--proposer", "sobol", *args)
+    assert done.returncode == 2 and expected in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    if journal.exists():
+        shown = cli("show", "branin", "--journal", str(journal))
+        assert shown.returncode == 2 and "no campaign 'branin'" in shown.stderr
+
+
+def test_missing_or_unusable_journals_are_one_line_errors(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "j.db"
+    for command in (["show", "c"], ["report", "c"], ["resume", "c"], ["approve", "c", "e0001"]):
+        done = cli(*command, "--journal", str(missing))
+        assert done.returncode == 2 and "no journal file" in done.stderr, done.stderr
+    assert not missing.parent.exists()
+    a_directory = cli("run", "branin", "--budget", "1", "--journal", str(tmp_path))
+    assert a_directory.returncode == 2 and "Traceback" not in a_directory.stderr

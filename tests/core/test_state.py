@@ -170,7 +170,15 @@ def test_failed_with_retry_goes_back_to_accepted_then_runs_again() -> None:
     )
     assert retried.finished_at is None
     final = states[-1].experiments["e0001"]
-    assert (final.status, final.attempt, final.intents) == (Status.RECORDED, 2, 2)
+    assert (final.status, final.attempt, final.intents) == (Status.RECORDED, 2, 1)
+
+
+def test_only_consecutive_intents_count_toward_a_poison_pill() -> None:
+    """Intents that never reached an acknowledgement count; a retry after a fault does not."""
+    crashed = _fold(*RUN[:3], _intended(1), _intended(1))[-1].experiments["e0001"]
+    assert crashed.intents == 3
+    retried = _fold(*RUN[:4], _failed(retry=True), _intended(2))[-1].experiments["e0001"]
+    assert retried.intents == 1
 
 
 def test_failed_without_retry_is_final() -> None:

@@ -28,12 +28,16 @@ from daedalus import (
     Unknown,
     UnknownCampaign,
 )
-from daedalus.agents.roles import OPERATOR, human
+from daedalus.agents.roles import OPERATOR, PLANNER, human
+from daedalus.errors import InvalidTransition, MachineError
 from daedalus.events import (
     ApprovalGranted,
+    CampaignAborted,
     CommandDispatched,
     CommandIntended,
+    DesignProposed,
     MachineResumed,
+    ObservationRecorded,
     OutcomeResolved,
     Resolution,
 )
@@ -41,6 +45,7 @@ from daedalus.goal import Goal as _Goal
 from daedalus.journal.memory import MemoryJournal
 from daedalus.journal.sqlite import SqliteJournal
 from daedalus.proposers.base import History
+from daedalus.runtime.writer import CampaignWriter
 from daedalus.space import Params
 from daedalus.state import design_hash
 
@@ -309,3 +314,129 @@ def test_a_person_resolves_an_unknown_outcome_and_the_machine_resumes() -> None:
         result = campaign.run([machine])
     assert machine.started == [(exp.id, 3)]
     assert result.completed and result.state.experiments[exp.id].status is Status.RECORDED
+
+
+class FlakyLink(ScriptedMachine):
+    """Polls raise for the first `errors` calls, then the machine answers. Test-only fake."""
+
+    def __init__(self, *, errors: int, idempotent: bool = False, start_error: bool = False) -> None:
+        super().__init__()
+        self.errors, self.idempotent, self.start_error = errors, idempotent, start_error
+        self.stopped: list[str] = []
+
+    async def start(self, job: Job) -> None:
+        if self.start_error and len(self.started) == 0:
+            self.started.append((job.experiment_id, job.attempt))
+            raise TimeoutError("no acknowledgement within 5 s")
+        await super().start(job)
+
+    async def poll(self, job: Job, *, now: float) -> Any:
+        if self.errors > 0:
+            self.errors -= 1
+            raise ConnectionError("link dropped")
+        return await super().poll(job, now=now)
+
+    async def stop(self, job: Job) -> None:
+        self.stopped.append(job.experiment_id)
+
+
+def test_a_failed_poll_never_starts_the_design_again() -> None:
+    machine = FlakyLink(errors=3)
+    with create(MemoryJournal(), budget=1) as campaign:
+        state = campaign.run([machine]).state
+    assert machine.started == [("e0001", 1)]
+    assert state.experiments["e0001"].status is Status.RECORDED
+
+
+def test_a_machine_that_never_answers_a_poll_is_paused_for_a_person() -> None:
+    machine = FlakyLink(errors=100)
+    with create(MemoryJournal(), budget=1) as campaign:
+        result = campaign.run([machine])
+    assert machine.started == [("e0001", 1)]
+    assert result.state.experiments["e0001"].status is Status.UNKNOWN
+    assert "m1" in result.state.paused_machines
+
+
+@pytest.mark.parametrize(("idempotent", "starts"), [(False, 1), (True, 2)])
+def test_a_start_that_may_have_happened_is_rerun_only_if_idempotent(
+    idempotent: bool, starts: int
+) -> None:
+    machine = FlakyLink(errors=0, idempotent=idempotent, start_error=True)
+    with create(MemoryJournal(), budget=1) as campaign:
+        state = campaign.run([machine]).state
+    assert len(machine.started) == starts
+    expected = Status.RECORDED if idempotent else Status.UNKNOWN
+    assert state.experiments["e0001"].status is expected
+
+
+def test_a_machine_error_at_start_is_retried_on_the_only_machine() -> None:
+    class Away(ScriptedMachine):
+        async def start(self, job: Job) -> None:
+            await super().start(job)
+            if len(self.started) == 1:
+                raise MachineError("controller busy")
+
+    machine = Away()
+    with create(MemoryJournal(), budget=2) as campaign:
+        result = campaign.run([machine])
+    assert result.completed, result.stopped
+    assert machine.started[:2] == [("e0001", 1), ("e0001", 2)]
+
+
+def test_a_proposal_stranded_by_a_crash_is_reviewed_on_resume() -> None:
+    journal = MemoryJournal()
+    create(journal, budget=2).close()
+    stranded = DesignProposed(
+        experiment_id="e0001", params={"x": 0.5, "y": 0.5}, proposer="sobol", decision=0, seed=1
+    )
+    journal.append("c", [stranded], actor=PLANNER, expected_seq=journal.last_seq("c"), at=0.0)
+    with Campaign.open("c", journal=journal) as campaign:
+        result = campaign.run([ScriptedMachine()])
+    assert result.completed
+    assert result.state.experiments["e0001"].status is Status.RECORDED
+
+
+def test_a_persons_abort_stops_the_runtime_and_ask() -> None:
+    journal = MemoryJournal()
+
+    class Aborting(ScriptedMachine):
+        async def start(self, job: Job) -> None:
+            await super().start(job)
+            if job.experiment_id == "e0002":  # a person aborts from another terminal
+                abort = CampaignAborted(reason="smoke in the lab")
+                journal.append("c", [abort], actor=human("ann"),
+                               expected_seq=journal.last_seq("c"), at=0.0)  # fmt: skip
+
+    with create(journal, budget=6) as campaign:
+        result = campaign.run([Aborting("m1"), Aborting("m2")])
+        assert result.stopped == "aborted"
+        assert str(campaign.state.status) == "aborted"
+        assert len(campaign.state.experiments) == 2  # nothing new after the abort
+        with pytest.raises(InvalidCampaign, match="aborted"):
+            campaign.ask(1)
+
+
+def test_the_writer_refuses_events_that_break_the_lifecycle() -> None:
+    journal = MemoryJournal()
+    with create(journal, budget=1, safety={"limits": {"x": [0.0, 0.0]}}) as campaign:
+        assert campaign.ask(1) == []  # every proposal blocked
+        blocked = next(iter(campaign.state.experiments))
+        with pytest.raises(InvalidParams, match="blocked"):
+            campaign.tell(blocked, {"f": 1.0})
+    writer = CampaignWriter(journal, "c", now=lambda: 0.0)
+    before = journal.last_seq("c")
+    forged = ObservationRecorded(experiment_id=blocked, values={"f": 9.0}, duration_s=1.0)
+    with pytest.raises(InvalidTransition, match="blocked"):
+        writer.emit(OPERATOR, [forged])
+    assert journal.last_seq("c") == before
+
+
+def test_an_eta_in_the_past_does_not_spin_the_virtual_clock() -> None:
+    class Stale(ScriptedMachine):
+        async def poll(self, job: Job, *, now: float) -> Any:
+            if now < job.started_at + 30:
+                return Running(eta=job.started_at - 1.0)  # a confused controller
+            return Outcome({"f": 0.0}, duration_s=30)
+
+    with create(MemoryJournal(), budget=1) as campaign:
+        assert campaign.run([Stale()]).completed

@@ -173,17 +173,31 @@ def review(
     envelope: Envelope, space: Space, proposal: DesignProposed, *, now_unix: float
 ) -> list[ProposalReviewed | ApprovalRequested]:
     """Judge one proposal: accept, block (with every reason), or ask a person."""
-    eid = proposal.experiment_id
-    blocked = violations(envelope, space, proposal.params)
+    return review_design(
+        envelope, space, proposal.experiment_id, proposal.params, now_unix=now_unix
+    )
+
+
+def review_design(
+    envelope: Envelope,
+    space: Space,
+    experiment_id: str,
+    params: Mapping[str, Value],
+    *,
+    now_unix: float,
+) -> list[ProposalReviewed | ApprovalRequested]:
+    """`review` for a design known by id and params (recovery re-reviews these)."""
+    eid = experiment_id
+    blocked = violations(envelope, space, params)
     if blocked:
         return [ProposalReviewed(experiment_id=eid, verdict=Verdict.BLOCK, reasons=blocked)]
-    ask = needs_approval(envelope, proposal.params)
+    ask = needs_approval(envelope, params)
     if ask:
         return [
             ProposalReviewed(experiment_id=eid, verdict=Verdict.NEEDS_APPROVAL, reasons=ask),
             ApprovalRequested(
                 experiment_id=eid,
-                design_hash=design_hash(proposal.params),
+                design_hash=design_hash(params),
                 reason="; ".join(ask),
                 expires_at=now_unix + envelope.approval_ttl_s,
             ),

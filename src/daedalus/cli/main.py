@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from daedalus.events import (
     OutcomeResolved,
     Resolution,
 )
+from daedalus.runtime.clock import VirtualClock
 from daedalus.state import Experiment, State, Status
 
 app = typer.Typer(
@@ -45,7 +47,7 @@ def friendly() -> Iterator[None]:
     """Turn daedalus errors into one red line and exit code 2, never a traceback."""
     try:
         yield
-    except DaedalusError as error:
+    except (DaedalusError, sqlite3.Error, OSError) as error:
         err.print(f"error: {error}", style="red", highlight=False)
         raise typer.Exit(2) from error
 
@@ -65,7 +67,13 @@ def _progress_callback(progress: Progress, task: Any, budget: int) -> Callable[[
     return update
 
 
-def _run_with_progress(campaign: Any, machines: list[Any], *, pace: float | None) -> Any:
+def _clock(pace: float | None) -> VirtualClock:
+    if pace is not None and not pace > 0:
+        raise InvalidCampaign(f"--pace must be > 0 campaign seconds per real second, got {pace}")
+    return VirtualClock(pace=pace)
+
+
+def _run_with_progress(campaign: Any, machines: list[Any], *, clock: VirtualClock) -> Any:
     budget = campaign.state.budget
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -78,7 +86,7 @@ def _run_with_progress(campaign: Any, machines: list[Any], *, pace: float | None
         with Progress(*columns, console=out, transient=False) as progress:
             task = progress.add_task(campaign.name, total=budget, info="")
             return campaign.run(
-                machines, pace=pace, on_change=_progress_callback(progress, task, budget)
+                machines, clock=clock, on_change=_progress_callback(progress, task, budget)
             )
     except KeyboardInterrupt:
         err.print(
@@ -116,10 +124,11 @@ def _summary(campaign: Any, result: Any, journal: Path) -> None:
     ref = state.problem.reference
     if ref is not None and recorded:
         best = (recorded[0].values or {})[goal.primary.name]
-        out.print(
-            f"best {goal.primary.name} {best:.5g} = {100 * best / ref.value:.1f}% of the "
-            f"reference {ref.value:.5g}"
-        )
+        if goal.primary.sign > 0 and ref.value > 0:
+            share = f" = {100 * best / ref.value:.1f}% of the reference {ref.value:.5g}"
+        else:
+            share = f"; regret {state.problem.regret(best):.4g} against {ref.value:.5g}"
+        out.print(f"best {goal.primary.name} {best:.5g}{share}")
     out.print(f"journal: {journal}")
     for e in state.with_status(Status.UNKNOWN):
         out.print(
@@ -168,27 +177,30 @@ def demo(
 
     with friendly():
         spec = CampaignSpec(name=None, simulator="snar", count=machines)
+        fleet, clock = spec.machines(), _clock(pace)  # refuse bad flags before writing
         store, _ = open_journal(journal)
-        name = _free_name(store, "snar-demo")
-        out.print(
-            f"campaign {name}: {budget} experiments on {machines} simulated SnAr reactors, "
-            f"seed {seed}"
-        )
-        campaign = Campaign.create(
-            name,
-            spec.problem(),
-            journal=store,
-            seed=seed,
-            budget=budget,
-            batch=1,
-            proposer="bayes",
-            machines=spec.machines_setting(),
-        )
-        with campaign:
-            result = _run_with_progress(campaign, spec.machines(), pace=pace)
-            _summary(campaign, result, journal)
-            _write_report(campaign, report)
-        store.close()
+        try:
+            name = _free_name(store, "snar-demo")
+            out.print(
+                f"campaign {name}: {budget} experiments on {machines} simulated SnAr reactors, "
+                f"seed {seed}"
+            )
+            campaign = Campaign.create(
+                name,
+                spec.problem(),
+                journal=store,
+                seed=seed,
+                budget=budget,
+                batch=1,
+                proposer="bayes",
+                machines=spec.machines_setting(),
+            )
+            with campaign:
+                result = _run_with_progress(campaign, fleet, clock=clock)
+                _summary(campaign, result, journal)
+                _write_report(campaign, report)
+        finally:
+            store.close()
 
 
 @app.command()
@@ -274,21 +286,24 @@ def run(
         spec = CampaignSpec(
             spec.name, spec.simulator, options, count, spec.sim_options, spec.constraints
         )
+        fleet, clock = spec.machines(), _clock(pace)  # refuse bad flags before writing
         store, _ = open_journal(journal)
-        campaign_name = name or spec.name or _free_name(store, spec.simulator)
-        campaign = Campaign.create(
-            campaign_name,
-            spec.problem(),
-            journal=store,
-            machines=spec.machines_setting(),
-            **options,
-        )
-        with campaign:
-            result = _run_with_progress(campaign, spec.machines(), pace=pace)
-            _summary(campaign, result, journal)
-            if report is not None:
-                _write_report(campaign, report)
-        store.close()
+        try:
+            campaign_name = name or spec.name or _free_name(store, spec.simulator)
+            campaign = Campaign.create(
+                campaign_name,
+                spec.problem(),
+                journal=store,
+                machines=spec.machines_setting(),
+                **options,
+            )
+            with campaign:
+                result = _run_with_progress(campaign, fleet, clock=clock)
+                _summary(campaign, result, journal)
+                if report is not None:
+                    _write_report(campaign, report)
+        finally:
+            store.close()
 
 
 @app.command()
@@ -304,7 +319,7 @@ def resume(
 
     with friendly(), Campaign.open(name, journal=journal) as campaign:
         fleet = build_machines(campaign.state.settings.get("machines", {}), count=machines)
-        result = _run_with_progress(campaign, fleet, pace=pace)
+        result = _run_with_progress(campaign, fleet, clock=_clock(pace))
         _summary(campaign, result, journal)
 
 
@@ -383,15 +398,22 @@ def _as_person(
                 break
             except ConcurrencyConflict:
                 continue  # the runtime appended meanwhile: look again
+        else:
+            raise ConcurrencyConflict(
+                f"{name}: the runtime kept appending; nothing was written, try again"
+            )
         out.print(done)
         out.print(f"continue with: daedalus resume {name} --journal {journal}")
 
 
 def _waiting(state: State, experiment_id: str, status: Status) -> Experiment:
     found = state.experiments.get(experiment_id)
-    if found is None or found.status is not status:
-        now = "unknown" if found is None else str(found.status)
-        raise InvalidParams(f"{experiment_id} in {state.name} is {now}, not {status}")
+    wanted = str(status).replace("_", " ")
+    if found is None:
+        raise InvalidParams(f"no experiment {experiment_id} in {state.name}; see `daedalus show`")
+    if found.status is not status:
+        now = str(found.status).replace("_", " ")
+        raise InvalidParams(f"{experiment_id} in {state.name} is {now}, not {wanted}")
     return found
 
 

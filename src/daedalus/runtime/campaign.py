@@ -44,7 +44,7 @@ from daedalus.proposers.base import Proposer
 from daedalus.runtime.clock import Clock, VirtualClock
 from daedalus.runtime.loop import LEASE_TTL_S, RunResult, Runtime
 from daedalus.runtime.writer import CampaignWriter
-from daedalus.state import Experiment, State, Status, replay
+from daedalus.state import CampaignStatus, Experiment, State, Status, replay
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MANUAL = "manual"
@@ -179,6 +179,8 @@ class Campaign:
     @classmethod
     def open(cls, name: str, *, journal: Journal | str | Path) -> Campaign:
         """Reopen an existing campaign. Raises `UnknownCampaign` naming the known ones."""
+        if isinstance(journal, str | Path) and not Path(journal).is_file():
+            raise UnknownCampaign(f"no journal file at {journal}; pass --journal / journal=")
         store, owns = open_journal(journal)
         if store.last_seq(name) == 0:
             known = store.campaigns()
@@ -271,8 +273,15 @@ class Campaign:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise InvalidCampaign(f"ask(n): n must be an integer >= 1, got {n!r}")
         writer = self._live()
+        status = writer.state.status
+        if status is CampaignStatus.COMPLETED:
+            return []
+        if status is not CampaignStatus.ACTIVE:
+            raise InvalidCampaign(f"campaign {self.name!r} is {status}; nothing can be asked")
+        for exp in writer.state.with_status(Status.PROPOSED):  # proposed, then a crash
+            self._review(writer, exp.id, exp.params)
         out: list[str] = []
-        for exp in list(writer.state.with_status(Status.ACCEPTED))[:n]:
+        for exp in writer.state.with_status(Status.ACCEPTED)[:n]:
             if self._dispatch_manual(writer, exp):
                 out.append(exp.id)
         for _ in range(10):
@@ -281,17 +290,21 @@ class Campaign:
                 break
             proposals = planner.plan(writer.state, self._get_proposer(), n=min(n - len(out), room))
             writer.emit(PLANNER, proposals)
-            assert writer.state.problem is not None
-            envelope = safety.Envelope.from_dict(writer.state.settings.get("safety", {}))
             for p in proposals:
-                verdicts = safety.review(
-                    envelope, writer.state.problem.space, p, now_unix=time.time()
-                )
-                writer.emit(SAFETY, verdicts)
+                self._review(writer, p.experiment_id, p.params)
                 exp = writer.state.experiments[p.experiment_id]
                 if exp.status is Status.ACCEPTED and self._dispatch_manual(writer, exp):
                     out.append(exp.id)
         return [writer.state.experiments[eid] for eid in out]
+
+    def _review(self, writer: CampaignWriter, experiment_id: str, params: Any) -> None:
+        problem = writer.state.problem
+        assert problem is not None
+        envelope = safety.Envelope.from_dict(writer.state.settings.get("safety", {}))
+        verdicts = safety.review_design(
+            envelope, problem.space, experiment_id, params, now_unix=time.time()
+        )
+        writer.emit(SAFETY, verdicts)
 
     def _get_proposer(self) -> Proposer:
         if self._proposer is None:

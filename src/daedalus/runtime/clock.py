@@ -9,6 +9,7 @@ for every `dt` of campaign time, so a person can watch (pace=60: one simulated m
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 
 
@@ -25,6 +26,10 @@ class VirtualClock:
 
     def now(self) -> float:
         return self._now
+
+    def campaign_seconds(self, real_s: float) -> float:
+        """How much campaign time passes in `real_s` real seconds."""
+        return math.inf if self.pace is None else real_s * self.pace
 
     def resume_at(self, t: float) -> None:
         """Continue from campaign time `t` (the journal's last event) after a restart."""
@@ -46,6 +51,9 @@ class WallClock:
 
     def now(self) -> float:
         return time.time()
+
+    def campaign_seconds(self, real_s: float) -> float:
+        return real_s
 
     def resume_at(self, t: float) -> None:
         return None

@@ -14,13 +14,13 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from daedalus.agents import analyst, operator, planner, safety
 from daedalus.agents.roles import ANALYST, OPERATOR, PLANNER, SAFETY, SYSTEM
-from daedalus.errors import InvalidCampaign, LeaseHeld
+from daedalus.errors import InvalidCampaign, InvalidTransition, LeaseHeld, MachineError
 from daedalus.events import (
     CampaignCompleted,
     Cause,
@@ -56,6 +56,7 @@ from daedalus.runtime.writer import CampaignWriter
 from daedalus.state import CampaignStatus, Experiment, State, Status
 
 LEASE_TTL_S = 30.0
+POLL_ERRORS_LIMIT = 5
 BLOCKED_STREAK_LIMIT = 20
 
 
@@ -107,7 +108,7 @@ class Runtime:
         self.poll_interval_s = poll_interval_s
         self._writer: CampaignWriter | None = None
         self._renewed_at = 0.0
-        self._blocked_streak = 0
+        self._poll_errors: dict[tuple[str, int], int] = {}
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -121,11 +122,13 @@ class Runtime:
         self._renew_lease()
         return self._writer.emit(actor, events)
 
-    def _renew_lease(self) -> None:
+    def _renew_lease(self, *, force: bool = False) -> None:
+        """Extend the lease every third of its life; `force` also proves it is still ours
+        before a machine is touched. Raises `LeaseHeld` when it was lost."""
         writer = self._writer
         if writer is None or writer.lease is None:
             return
-        if time.time() - self._renewed_at > LEASE_TTL_S / 3:
+        if force or time.time() - self._renewed_at > LEASE_TTL_S / 3:
             writer.lease = self.journal.renew(writer.lease, ttl_s=LEASE_TTL_S)
             self._renewed_at = time.time()
 
@@ -154,12 +157,19 @@ class Runtime:
                     str(self._settings("proposer", "bayes")),
                     **dict(self._settings("proposer_options", {})),
                 )
-            if self.state.status in (CampaignStatus.COMPLETED, CampaignStatus.ABORTED):
+            if self.state.status is not CampaignStatus.ACTIVE:
                 return RunResult(self.state, str(self.state.status))
             self.clock.resume_at(self.state.clock)
             self._emit(SYSTEM, [RuntimeStarted(runtime_id=lease.holder, token=lease.token)])
             await self._recover()
-            return RunResult(self.state, await self._drive())
+            try:
+                return RunResult(self.state, await self._drive())
+            except InvalidTransition:
+                assert self._writer is not None
+                self._writer.refresh()
+                if self.state.status is CampaignStatus.ACTIVE:
+                    raise
+                return RunResult(self.state, str(self.state.status))  # a person stopped it
         finally:
             writer = self._writer
             with contextlib.suppress(LeaseHeld):  # lost it already: nothing of ours to release
@@ -170,6 +180,8 @@ class Runtime:
     async def _recover(self) -> None:
         for eid in [e.id for e in self.state.with_status(Status.RECORDED)]:
             self._emit(ANALYST, analyst.validate(self.state, eid))
+        for exp in self.state.with_status(Status.PROPOSED):  # proposed, then the crash
+            self._review(exp.id, exp.params)
         in_flight = list(self.state.with_status(Status.INTENDED, Status.DISPATCHED))
         if not in_flight:
             return
@@ -202,7 +214,12 @@ class Runtime:
             OPERATOR, [Reconciled(experiment_id=exp.id, machine=exp.machine or "", finding=label)]
         )
         if isinstance(finding, NotStarted) and machine is not None:
-            await self._dispatch(self.state.experiments[exp.id], machine, attempt=exp.attempt)
+            exp = self.state.experiments[exp.id]
+            if machine.name in self.state.paused_machines:
+                withdrawn = Failure(Cause.MACHINE_FAULT, f"not started: {machine.name} is paused")
+                self._emit(OPERATOR, [operator.on_failure(exp, withdrawn, retries=exp.attempt)])
+            else:
+                await self._dispatch(exp, machine, attempt=exp.attempt)
         elif isinstance(finding, Outcome | Failure):
             self._finish(self.state.experiments[exp.id], finding)
         elif isinstance(finding, Unknown):
@@ -239,8 +256,8 @@ class Runtime:
             return "waiting for approval"
         if state.with_status(Status.UNKNOWN):
             return "outcome unknown: a person must decide"
-        if state.with_status(Status.ACCEPTED):
-            return "every machine is paused"
+        if state.with_status(Status.ACCEPTED) and state.paused_machines:
+            return f"machines paused: {sorted(state.paused_machines)}"
         return "nothing left to run"
 
     def _free_slots(self) -> list[str]:
@@ -255,13 +272,16 @@ class Runtime:
         return slots
 
     async def _fill(self) -> None:
-        while True:
+        """Start ready experiments (retries, approvals) on free slots, then plan new ones.
+        Bounded: every failed start spends a retry, every proposal spends budget or counts
+        toward the blocked-proposal limit."""
+        while self.state.status is CampaignStatus.ACTIVE:
             free = self._free_slots()
-            ready = list(self.state.with_status(Status.ACCEPTED))
-            for exp in ready:
-                if not free:
-                    return
-                await self._dispatch(exp, self.machines[free.pop(0)], attempt=exp.attempt + 1)
+            ready = self.state.with_status(Status.ACCEPTED)
+            if ready and free:
+                for exp, name in zip(ready, free, strict=False):
+                    await self._dispatch(exp, self.machines[name], attempt=exp.attempt + 1)
+                continue
             room = self.state.budget - self.state.spent
             if not free or room <= 0:
                 return
@@ -279,27 +299,35 @@ class Runtime:
             return False
         proposals = [dataclasses.replace(p, proposer_s=spent_s) for p in proposals]
         self._emit(PLANNER, proposals)
-        envelope = safety.Envelope.from_dict(self._settings("safety", {}))
-        accepted = 0
         for p in proposals:
-            verdicts = safety.review(envelope, self.state.problem.space, p, now_unix=time.time())
-            self._emit(SAFETY, verdicts)
-            accepted += any(
-                isinstance(v, ProposalReviewed) and v.verdict is not Verdict.BLOCK for v in verdicts
+            self._review(p.experiment_id, p.params)
+        streak = self._blocked_streak()
+        if streak >= BLOCKED_STREAK_LIMIT:
+            reason = (
+                f"safety blocked {streak} proposals in a row; "
+                "widen the envelope or change the proposer"
             )
-        self._blocked_streak = 0 if accepted else self._blocked_streak + 1
-        if self._blocked_streak >= BLOCKED_STREAK_LIMIT:
-            self._emit(
-                ANALYST,
-                [
-                    CampaignCompleted(
-                        reason=f"safety blocked {self._blocked_streak} proposals in a row; "
-                        "widen the envelope or change the proposer"
-                    )
-                ],
-            )
+            self._emit(ANALYST, [CampaignCompleted(reason=reason)])
             return False
         return True
+
+    def _review(self, experiment_id: str, params: Mapping[str, Any]) -> None:
+        assert self.state.problem is not None
+        envelope = safety.Envelope.from_dict(self._settings("safety", {}))
+        verdicts = safety.review_design(
+            envelope, self.state.problem.space, experiment_id, params, now_unix=time.time()
+        )
+        self._emit(SAFETY, verdicts)
+
+    def _blocked_streak(self) -> int:
+        """Blocked proposals since the last one safety let through, from the journal alone,
+        so a resumed campaign stops where an uninterrupted one would."""
+        streak = 0
+        for exp in reversed(list(self.state.experiments.values())):
+            if exp.status is not Status.BLOCKED:
+                break
+            streak += 1
+        return streak
 
     def _expire_approvals(self) -> None:
         now = time.time()
@@ -330,6 +358,8 @@ class Runtime:
                 [ProposalReviewed(experiment_id=exp.id, verdict=Verdict.BLOCK, reasons=blocked)],
             )
             return
+        if self.state.status is not CampaignStatus.ACTIVE:
+            return
         seed = planner.derive_seed(int(self._settings("seed", 0)), exp.id, attempt)
         self._emit(
             OPERATOR,
@@ -343,8 +373,15 @@ class Runtime:
         job = Job(exp.id, exp.params, attempt, seed, self.clock.now())
         try:
             await machine.start(job)
-        except Exception as err:  # any fault starting is a machine fault, retried by budget
+        except MachineError as err:  # the machine says it is away: nothing started
             self._finish(exp, Failure(Cause.MACHINE_FAULT, f"start failed: {err}"))
+            return
+        except Exception as err:  # it may have started: re-run only what is idempotent
+            reason = f"start raised {type(err).__name__}: {err}"
+            if machine.idempotent:
+                self._finish(exp, Failure(Cause.MACHINE_FAULT, reason))
+            else:
+                self._unknown(exp, f"{reason}; it may have started")
             return
         self._emit(
             OPERATOR,
@@ -371,6 +408,7 @@ class Runtime:
                 for e, a in zip(in_flight, answers, strict=True)
                 if not isinstance(a, Running)
             ]
+            self._renew_lease(force=bool(finished))  # never act on a lease already lost
             timed_out = [
                 e
                 for e, a in zip(in_flight, answers, strict=True)
@@ -380,13 +418,15 @@ class Runtime:
                 and now - e.started_at >= float(timeout_s)
             ]
             for exp, answer in finished:
-                self._finish(self.state.experiments[exp.id], answer)
+                if isinstance(answer, Unknown):
+                    self._unknown(self.state.experiments[exp.id], answer.reason)
+                else:
+                    self._finish(self.state.experiments[exp.id], answer)
             for exp in timed_out:
                 await self._timeout(exp, float(timeout_s))
             if finished or timed_out:
                 return
-            self._renew_lease()  # long experiments write nothing for a while
-            await self.clock.sleep_until(self._next_wake(in_flight, answers, now))
+            await self._sleep_until(self._next_wake(in_flight, answers, now))
 
     def _next_wake(self, in_flight: list[Experiment], answers: list[Any], now: float) -> float:
         candidates = [a.eta for a in answers if isinstance(a, Running) and a.eta is not None]
@@ -395,20 +435,40 @@ class Runtime:
             candidates += [
                 e.started_at + float(timeout_s) for e in in_flight if e.started_at is not None
             ]
+        candidates = [c for c in candidates if c > now]  # an eta in the past must not spin
         if len(candidates) < len(in_flight) or not self.clock.virtual:
             candidates.append(now + self.poll_interval_s)
-        return max(min(candidates), now)
+        return min(candidates)
 
-    async def _ask(self, exp: Experiment, now: float) -> MachineStatus:
+    async def _sleep_until(self, t: float) -> None:
+        """Sleep in steps short enough to renew the lease between them (paced or real time)."""
+        step = self.clock.campaign_seconds(LEASE_TTL_S / 3)
+        while self.clock.now() < t:
+            await self.clock.sleep_until(min(t, self.clock.now() + step))
+            self._renew_lease()
+
+    async def _ask(self, exp: Experiment, now: float) -> MachineStatus | Unknown:
+        """Poll one job. A failed poll does not end the attempt (the machine may still be
+        running it): keep asking, and after `POLL_ERRORS_LIMIT` failures in a row, pause the
+        machine and ask a person."""
         machine = self.machines.get(exp.machine or "")
         if machine is None:
-            return Failure(Cause.MACHINE_FAULT, f"machine {exp.machine!r} is not attached")
+            return Unknown(f"machine {exp.machine!r} is not attached to this runtime")
+        key = (exp.id, exp.attempt)
         try:
-            return await machine.poll(self._job(exp), now=now)
-        except Exception as err:  # a link drop while polling is a transient machine fault
-            return Failure(Cause.MACHINE_FAULT, f"poll failed: {type(err).__name__}: {err}")
+            answer = await machine.poll(self._job(exp), now=now)
+        except Exception as err:
+            self._poll_errors[key] = self._poll_errors.get(key, 0) + 1
+            if self._poll_errors[key] >= POLL_ERRORS_LIMIT:
+                return Unknown(
+                    f"{POLL_ERRORS_LIMIT} polls failed, last: {type(err).__name__}: {err}"
+                )
+            return Running(eta=None)
+        self._poll_errors.pop(key, None)
+        return answer
 
     async def _timeout(self, exp: Experiment, timeout_s: float) -> None:
+        self._renew_lease(force=True)
         machine = self.machines.get(exp.machine or "")
         if machine is not None:
             try:

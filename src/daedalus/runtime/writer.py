@@ -13,7 +13,7 @@ from typing import Any
 from daedalus.errors import ConcurrencyConflict, UnknownCampaign
 from daedalus.events import Actor
 from daedalus.journal.base import Journal, Lease
-from daedalus.state import State, advance, replay
+from daedalus.state import State, advance, check, replay
 
 
 class CampaignWriter:
@@ -57,12 +57,14 @@ class CampaignWriter:
     def emit(self, actor: Actor, events: Sequence[Any]) -> State:
         """Append `events` as `actor` and return the updated state.
 
-        A conflict with a person's concurrent append is resolved by reading their events and
-        appending ours after them; our events never depend on theirs.
+        The batch is checked against the lifecycle first (`state.check`). A conflict with a
+        person's concurrent append is resolved by reading their events and checking ours again
+        on top of them: after an abort, new work is refused with `InvalidTransition`.
         """
         if not events:
             return self.state
         for attempt in range(3):
+            check(self.state, events)
             try:
                 records = self.journal.append(
                     self.campaign,
