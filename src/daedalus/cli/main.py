@@ -581,7 +581,7 @@ def bench(
         table = Table(
             title=f"{problem}: budget {budget}, batch {batch}, {seeds} seeds (median [q1, q3])"
         )
-        for col in ("proposer", "final best", "regret", "failed", "proposer s/batch"):
+        for col in ("proposer", "final best", "regret", "failed", "mean proposer s/batch"):
             table.add_column(col, justify="right")
 
         def q(v: Any) -> str:
