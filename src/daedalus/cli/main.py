@@ -125,7 +125,9 @@ def _summary(campaign: Any, result: Any, journal: Path) -> None:
     if ref is not None and recorded:
         best = (recorded[0].values or {})[goal.primary.name]
         if goal.primary.sign > 0 and ref.value > 0:
-            share = f" = {100 * best / ref.value:.1f}% of the reference {ref.value:.5g}"
+            share = (
+                f" = {100 * best / ref.value:.1f}% of the reference {ref.value:.5g} (as measured)"
+            )
         else:
             share = f"; regret {state.problem.regret(best):.4g} against {ref.value:.5g}"
         out.print(f"best {goal.primary.name} {best:.5g}{share}")
