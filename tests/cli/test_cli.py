@@ -56,8 +56,19 @@ def test_sims_lists_builtin_simulators_as_json() -> None:
     assert done.returncode == 0, done.stderr
     rows = {row["name"]: row for row in json.loads(done.stdout)}
     assert {"snar", "branin", "hartmann6"} <= set(rows)
-    assert "temperature_c" in rows["snar"]["parameters"]
+    assert "temperature_c" in [p["name"] for p in rows["snar"]["parameters"]]
     assert rows["snar"]["constraints"] == ["e_factor <= 9"]
+
+
+def test_sims_shows_one_simulator_in_detail() -> None:
+    one = json.loads(cli("sims", "snar", "--json").stdout)
+    temperature = next(p for p in one["parameters"] if p["name"] == "temperature_c")
+    assert (temperature["low"], temperature["high"], temperature["unit"]) == (30, 120, "°C")
+    assert one["reference"]["value"] > 11_000 and "noise" in one["options"]
+    text = cli("sims", "snar")
+    assert "reference: 11487.9" in text.stdout
+    unknown = cli("sims", "warp-drive")
+    assert unknown.returncode == 2 and "known simulators" in unknown.stderr
 
 
 @pytest.mark.slow

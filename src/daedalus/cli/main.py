@@ -206,43 +206,68 @@ def demo(
 
 
 @app.command()
-def sims(as_json: JsonOpt = False) -> None:
-    """List the built-in simulators."""
-    from daedalus.sims.registry import SIMULATORS, get_simulator
+def sims(
+    name: Annotated[str | None, typer.Argument(help="One simulator to show in detail.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the built-in simulators, or show one: parameters, goal, reference, options."""
+    from daedalus.sims.registry import SIMULATORS, describe
 
-    rows: list[dict[str, Any]] = []
-    for name, info in SIMULATORS.items():
-        problem = get_simulator(name).problem
-        ref = problem.reference
-        rows.append(
-            {
-                "name": name,
-                "domain": info.domain,
-                "summary": info.summary,
-                "parameters": list(problem.space.names),
-                "objectives": [
-                    f"{'max' if o.sign > 0 else 'min'} {o.name}" for o in problem.goal.objectives
-                ],
-                "constraints": [str(c) for c in problem.goal.constraints],
-                "reference": None if ref is None else ref.value,
-            }
-        )
+    with friendly():
+        rows = [describe(name)] if name else [describe(n) for n in SIMULATORS]
     if as_json:
-        out.print_json(json.dumps(rows))
+        sys.stdout.write(json.dumps(rows[0] if name else rows, indent=2) + "\n")
+        return
+    if name:
+        _sim_detail(rows[0])
         return
     table = Table(title="built-in simulators")
     for col in ("name", "domain", "parameters", "goal", "reference"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in rows:
-        goal = ", ".join(r["objectives"] + r["constraints"])
+        if not r["available"]:
+            table.add_row(r["name"], r["domain"], "unavailable: " + r["reason"], "", "")
+            continue
+        goal = [f"{o['sense']} {o['name']}" for o in r["objectives"]] + r["constraints"]
+        ref = r["reference"]
         table.add_row(
             r["name"],
             r["domain"],
-            ", ".join(r["parameters"]),
-            goal,
-            "-" if r["reference"] is None else f"{r['reference']:.6g}",
+            ", ".join(p["name"] for p in r["parameters"]),
+            ", ".join(goal),
+            "-" if ref is None else f"{ref['value']:.6g}",
         )
     out.print(table)
+
+
+def _sim_detail(r: dict[str, Any]) -> None:
+    out.print(f"{r['name']} ({r['domain']}): {r['summary']}")
+    if not r["available"]:
+        out.print(f"unavailable: {r['reason']}")
+        return
+    out.print(r["description"])
+    table = Table(title="parameters")
+    for col in ("name", "kind", "range or options", "unit"):
+        table.add_column(col, overflow="fold")
+    for p in r["parameters"]:
+        span = (
+            ", ".join(map(str, p["options"]))
+            if p["kind"] == "choice"
+            else f"[{p['low']:g}, {p['high']:g}]" + (" log" if p.get("log") else "")
+        )
+        table.add_row(p["name"], p["kind"], span, p["unit"])
+    out.print(table)
+    for o in r["objectives"]:
+        out.print(
+            f"objective: {'maximize' if o['sense'] == 'max' else 'minimize'} {o['name']} "
+            f"[{o['unit']}]"
+        )
+    for c in r["constraints"]:
+        out.print(f"constraint: {c}")
+    ref = r["reference"]
+    if ref is not None:
+        out.print(f"reference: {ref['value']:.6g} at {ref['params']} ({ref['source']})")
+    out.print(f"options: {', '.join(r['options']) or '-'}")
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from daedalus.errors import InvalidCampaign
 from daedalus.sims.base import Simulator
@@ -61,4 +62,40 @@ def get_simulator(name: str, **options: object) -> Simulator:
     return info.factory(**options)
 
 
-__all__ = ["SIMULATORS", "SimInfo", "get_simulator"]
+def describe(name: str) -> dict[str, Any]:
+    """A JSON-ready description of one simulator: parameters with bounds and units, goal,
+    reference, options; `available` is False (with the reason) when its extra is missing."""
+    info = SIMULATORS.get(name)
+    if info is None:
+        raise InvalidCampaign(f"unknown simulator {name!r}; known simulators: {sorted(SIMULATORS)}")
+    head: dict[str, Any] = {
+        "name": name,
+        "domain": info.domain,
+        "summary": info.summary,
+        "options": list(info.options),
+    }
+    try:
+        problem = get_simulator(name).problem
+    except ImportError as err:
+        return {**head, "available": False, "reason": str(err)}
+    units = problem.units
+    parameters = [{**p.to_dict(), "unit": units.get(p.name, "")} for p in problem.space.parameters]
+    ref = problem.reference
+    return {
+        **head,
+        "available": True,
+        "description": problem.description,
+        "parameters": parameters,
+        "linear_constraints": [str(c) for c in problem.space.constraints],
+        "objectives": [
+            {"name": o.name, "sense": "max" if o.sign > 0 else "min", "unit": units.get(o.name, "")}
+            for o in problem.goal.objectives
+        ],
+        "constraints": [str(c) for c in problem.goal.constraints],
+        "reference": None
+        if ref is None
+        else {"value": ref.value, "params": dict(ref.params), "source": ref.source},
+    }
+
+
+__all__ = ["SIMULATORS", "SimInfo", "describe", "get_simulator"]
