@@ -39,41 +39,59 @@ def _scale(values: Sequence[float], size: float, *, flip: bool) -> list[float]:
     return [(size - (v - lo) / span * size) if flip else (v - lo) / span * size for v in values]
 
 
-def _axes(title: str, y_lo: float, y_hi: float, n: int) -> str:
+def _axes(title: str, y_lo: float, y_hi: float, x_lo: float, x_hi: float, x_label: str) -> str:
     return (
         f'<text x="{PAD}" y="16" font-weight="bold">{html.escape(title)}</text>'
         f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - 10}" y2="{H - PAD}" stroke="#444"/>'
         f'<line x1="{PAD}" y1="24" x2="{PAD}" y2="{H - PAD}" stroke="#444"/>'
         f'<text x="4" y="34" font-size="11">{y_hi:.4g}</text>'
         f'<text x="4" y="{H - PAD}" font-size="11">{y_lo:.4g}</text>'
-        f'<text x="{W - 120}" y="{H - 14}" font-size="11">experiment (1..{n})</text>'
+        f'<text x="{PAD}" y="{H - PAD + 14}" font-size="11">{x_lo:.4g}</text>'
+        f'<text x="{W - 50}" y="{H - PAD + 14}" font-size="11">{x_hi:.4g}</text>'
+        f'<text x="{W / 2 - 60:.0f}" y="{H - 14}" font-size="11">{html.escape(x_label)}</text>'
     )
 
 
-def _svg(
-    title: str, points: list[tuple[int, float, str]], *, line: bool, reference: float | None = None
+def svg_plot(
+    title: str,
+    points: Sequence[tuple[float, float, str]],
+    *,
+    line: bool,
+    x_label: str,
+    reference: float | None = None,
+    marker_x: float | None = None,
 ) -> str:
+    """An SVG scatter (and line) plot of `(x, y, colour)` points.
+
+    `reference` draws a horizontal dashed line at that y; `marker_x` a vertical one at that x.
+    """
     if not points:
         return f"<p>{html.escape(title)}: no data yet.</p>"
-    n = max(p[0] for p in points) + 1
+    xs = [p[0] for p in points] + ([marker_x] if marker_x is not None else [])
     ys = [p[1] for p in points] + ([reference] if reference is not None else [])
-    lo, hi = min(ys), max(ys)
     plot_w, plot_h = W - PAD - 20, H - PAD - 30
-    sx = [PAD + (i / max(n - 1, 1)) * plot_w for i, _, _ in points]
-    scaled = [30 + y for y in _scale(ys, plot_h, flip=True)]
-    sy, ry = scaled[: len(points)], scaled[-1]
-    body = [_axes(title, lo, hi, n)]
+    sx = [PAD + x for x in _scale(xs, plot_w, flip=False)]
+    sy = [30 + y for y in _scale(ys, plot_h, flip=True)]
+    body = [_axes(title, min(ys), max(ys), min(xs), max(xs), x_label)]
     if reference is not None:
+        ry = sy[-1]
         body.append(
             f'<line x1="{PAD}" y1="{ry:.1f}" x2="{W - 10}" y2="{ry:.1f}" '
             'stroke="#2ca02c" stroke-dasharray="4 3"/>'
             f'<text x="{W - 130}" y="{ry - 4:.1f}" font-size="11" fill="#2ca02c">'
             f"reference {reference:.5g}</text>"
         )
+    if marker_x is not None:
+        mx = sx[-1]
+        body.append(
+            f'<line x1="{mx:.1f}" y1="24" x2="{mx:.1f}" y2="{H - PAD}" '
+            'stroke="#2ca02c" stroke-dasharray="4 3"/>'
+        )
+    pts = list(zip(points, sx, sy, strict=False))
     if line:
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(sx, sy, strict=True))
+        path = " ".join(f"{x:.1f},{y:.1f}" for _, x, y in pts)
         body.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{path}"/>')
-    for (_, _, colour), x, y in zip(points, sx, sy, strict=True):
+    for (_, _, colour), x, y in pts:
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>')
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}">{"".join(body)}</svg>'
 
@@ -101,16 +119,22 @@ def render_html(state: State, *, top: int = 10) -> str:
         for e in list(state.experiments.values())
         if e.status not in (Status.BLOCKED, Status.DENIED)
     ]
-    curve = [(i, v, "#1f77b4") for i, v in enumerate(best_so_far(state)) if v is not None]
+    curve = [
+        (float(i + 1), v, "#1f77b4") for i, v in enumerate(best_so_far(state)) if v is not None
+    ]
     ref = problem.reference.value if problem.reference else None
-    plots = [_svg(f"best feasible {goal.primary.name} so far", curve, line=True, reference=ref)]
+    label = f"experiment (1..{len(ran)})"
+    title = f"best feasible {goal.primary.name} so far"
+    plots = [svg_plot(title, curve, line=True, reference=ref, x_label=label)]
     for name in problem.space.names:
         pts = [
-            (i, float(e.params[name]), COLOURS.get(e.status, "#7f7f7f"))
+            (float(i + 1), float(e.params[name]), COLOURS.get(e.status, "#7f7f7f"))
             for i, e in enumerate(ran)
             if not isinstance(e.params[name], str)
         ]
-        plots.append(_svg(f"{name} per experiment (red: failed)", pts, line=False))
+        plots.append(
+            svg_plot(f"{name} per experiment (red: failed)", pts, line=False, x_label=label)
+        )
     recorded = [e for e in ran if e.status is Status.RECORDED and e.values is not None]
     feasible = [e for e in recorded if goal.is_feasible(e.values or {})]
     feasible.sort(key=lambda e: -goal.utility(e.values or {}))

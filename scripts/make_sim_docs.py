@@ -1,0 +1,81 @@
+"""Draw, for every built-in simulator, a one-dimensional slice through its reference optimum.
+
+For each simulator the first objective is evaluated noiselessly (options `noise`, `noise_sd`
+set to 0 and `failures` off, where the simulator takes them) along one parameter, the others
+held at the reference design. Writes `docs/sims/<name>-slice.svg`. Usage:
+
+    .venv/bin/python scripts/make_sim_docs.py [NAME ...]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from daedalus.machines.base import Outcome
+from daedalus.report import svg_plot
+from daedalus.sims.registry import SIMULATORS, get_simulator
+from daedalus.space import Integer, Real
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "sims"
+QUIET = {"noise": 0.0, "noise_sd": 0.0, "failures": False}
+POINTS = 41
+
+
+def slice_points(name: str, parameter: str | None = None) -> tuple[str, list[Any], Any, Any]:
+    """(parameter, [(x, y, colour)], reference x, reference y) for simulator `name`."""
+    info = SIMULATORS[name]
+    sim = get_simulator(name, **{k: v for k, v in QUIET.items() if k in info.options})
+    problem = sim.problem
+    assert problem.reference is not None and problem.reference.params
+    numeric = [p for p in problem.space.parameters if isinstance(p, Real | Integer)]
+    ref = problem.reference.params
+
+    def interior(p: Real | Integer) -> bool:
+        margin = 0.02 * (p.high - p.low)
+        return p.low + margin < float(ref[p.name]) < p.high - margin
+
+    # An interior optimum shows more than one pinned at a bound.
+    candidates = [p for p in numeric if parameter in (None, p.name)]
+    chosen = next((p for p in candidates if interior(p)), candidates[0])
+    goal, metric = problem.goal, problem.goal.primary.name
+    points = []
+    for i in range(POINTS):
+        x = chosen.low + (chosen.high - chosen.low) * i / (POINTS - 1)
+        value: float = round(x) if isinstance(chosen, Integer) else x
+        params = {**problem.reference.params, chosen.name: value}
+        result = sim.evaluate(params, seed=0)
+        if isinstance(result, Outcome):
+            colour = "#1f77b4" if goal.is_feasible(result.values) else "#ff7f0e"
+            points.append((float(value), result.values[metric], colour))
+    ref_x = problem.reference.params[chosen.name]
+    return chosen.name, points, ref_x, problem.reference.value
+
+
+def main(names: list[str]) -> None:
+    DOCS.mkdir(parents=True, exist_ok=True)
+    for name in names or list(SIMULATORS):
+        try:
+            parameter, points, ref_x, ref_y = slice_points(name)
+        except ImportError as err:
+            print(f"{name}: skipped ({err})")
+            continue
+        sim_problem = get_simulator(name).problem
+        metric = sim_problem.goal.primary.name
+        title = f"{name}: {metric} along {parameter} (others at the reference; orange: infeasible)"
+        svg = svg_plot(
+            title,
+            points,
+            line=True,
+            x_label=parameter,
+            reference=ref_y,
+            marker_x=float(ref_x) if not isinstance(ref_x, str) else None,
+        )
+        out = DOCS / f"{name}-slice.svg"
+        out.write_text(svg + "\n", encoding="utf-8")
+        print(f"{name}: {out.relative_to(DOCS.parents[1])} ({len(points)} points)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
