@@ -1,0 +1,46 @@
+"""Each simulator's docs slice passes through its reference optimum, and every registered
+simulator has a docs page that embeds its slice."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from daedalus.sims.registry import SIMULATORS
+
+ROOT = Path(__file__).parents[2]
+SCRIPT = runpy.run_path(str(ROOT / "scripts" / "make_sim_docs.py"))
+
+
+@pytest.mark.parametrize("name", sorted(SIMULATORS))
+def test_the_slice_reaches_the_reference_at_the_reference_design(name: str) -> None:
+    try:
+        _, points, ref_x, ref_y = SCRIPT["slice_points"](name)
+    except ImportError as err:
+        pytest.skip(f"{name} needs an optional extra: {err}")
+    xs = [x for x, _, _ in points]
+    nearest = min(points, key=lambda p: abs(p[0] - float(ref_x)))
+    span = max(xs) - min(xs)
+    assert abs(nearest[0] - float(ref_x)) <= span / 40 + 1e-12
+    feasible = [y for _, y, colour in points if colour == "#1f77b4"]
+    assert feasible, "the slice must hold feasible designs"
+    # No feasible point of the slice beats the reference by more than 2 % (noise-free model).
+    sign = 1 if _objectives(name)[0] == "max" else -1
+    tolerance = 0.02 * abs(ref_y) + 1e-9
+    assert all(sign * (y - ref_y) <= tolerance for y in feasible)
+
+
+def _objectives(name: str) -> list[str]:
+    from daedalus.sims.registry import describe
+
+    return [str(o["sense"]) for o in describe(name)["objectives"]]
+
+
+@pytest.mark.parametrize("name", sorted(SIMULATORS))
+def test_every_simulator_has_a_docs_page_with_its_slice(name: str) -> None:
+    pages = list((ROOT / "docs" / "sims").glob("*.md"))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in pages)
+    assert f"{name}-slice.svg" in text
+    assert (ROOT / "docs" / "sims" / f"{name}-slice.svg").exists()
