@@ -96,6 +96,10 @@ def _run_with_progress(campaign: Any, machines: list[Any], *, clock: VirtualCloc
         raise typer.Exit(130) from None
 
 
+def _cell(value: object) -> str:
+    return f"{value:.5g}" if isinstance(value, float) else str(value)
+
+
 def _summary(campaign: Any, result: Any, journal: Path) -> None:
     state: State = result.state
     assert state.problem is not None
@@ -106,19 +110,20 @@ def _summary(campaign: Any, result: Any, journal: Path) -> None:
         if e.status is Status.RECORDED and e.values and goal.is_feasible(e.values)
     ]
     recorded.sort(key=lambda e: -goal.utility(e.values or {}))
-    table = Table(title=f"best designs of {state.name}")
-    for col in ["id", *state.problem.space.names, *goal.metrics]:
-        table.add_column(col.replace("_", " "), justify="right", overflow="fold")
-    for e in recorded[:5]:
+    # Designs as columns, names as rows: fits a terminal however long the names are.
+    top = recorded[:5]
+    table = Table(title=f"best feasible designs of {state.name}")
+    table.add_column("")
+    for e in top:
+        table.add_column(e.id, justify="right")
+    units = state.problem.units
+    for n in state.problem.space.names:
+        table.add_row(n, *(_cell(e.params[n]) for e in top))
+    for m in goal.metrics:
         table.add_row(
-            e.id,
-            *(
-                f"{e.params[n]:.4g}" if isinstance(e.params[n], float) else str(e.params[n])
-                for n in state.problem.space.names
-            ),
-            *(f"{(e.values or {})[m]:.5g}" for m in goal.metrics),
+            f"{m} [{units[m]}]" if m in units else m, *(_cell((e.values or {})[m]) for e in top)
         )
-    out.print(table)
+    out.print(table if top else "no feasible design yet")
     failed = sum(1 for e in state.experiments.values() if e.status is Status.FAILED)
     out.print(f"run ended: {result.stopped}; {len(state.experiments)} designs, {failed} failed")
     ref = state.problem.reference
