@@ -1,4 +1,4 @@
-"""Compute the 10-bar truss reference optimum and write `src/daedalus/sims/data/truss_reference.json`.
+"""Compute the 10-bar truss reference optimum; write `src/daedalus/sims/data/truss_reference.json`.
 
 Minimum weight subject to |stress| <= 25 ksi in every member and |displacement| <= 2 in at every
 free degree of freedom, areas in [0.1, 35] in^2, on the noiseless nominal truss of
@@ -109,7 +109,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     weights = np.array([w for w, _ in results])
     best_x = make_feasible(results[0][1])
     out = truss_model(dict(zip(AREA_NAMES, best_x, strict=True)))
-    if out["max_stress_ksi"] > STRESS_LIMIT_KSI or out["max_displacement_in"] > DISPLACEMENT_LIMIT_IN:
+    if (
+        out["max_stress_ksi"] > STRESS_LIMIT_KSI
+        or out["max_displacement_in"] > DISPLACEMENT_LIMIT_IN
+    ):
         raise SystemExit(f"the best design breaks a limit after scaling: {out}")
     hits = int(np.sum(weights <= out["weight_lb"] + 0.01))
     print(f"{args.starts} starts, {np.isfinite(weights).sum()} feasible, {hits} within 0.01 lb")
@@ -124,7 +127,8 @@ def write(
     method = (
         f"noiseless nominal truss; SLSQP with analytic gradients from {starts} Latin-hypercube "
         f"starts (seed {seed}), {hits} of which reached the best weight within 0.01 lb; areas "
-        "scaled up to meet the limits (relative margin 1e-10); literature value 5060.85 lb (Haftka and Gürdal)"
+        "scaled up to meet the limits (relative margin 1e-10); literature value 5060.85 lb "
+        "(Haftka and Gürdal)"
     )
     data = {
         "value": out["weight_lb"],

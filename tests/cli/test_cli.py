@@ -75,7 +75,7 @@ def test_sims_shows_one_simulator_in_detail() -> None:
 def test_demo_smoke(tmp_path: Path) -> None:
     done = cli("demo", "--budget", "8", "--machines", "2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "best designs" in done.stdout and "journal:" in done.stdout
+    assert "run ended: completed" in done.stdout and "journal:" in done.stdout
     report = tmp_path / "daedalus-runs" / "demo.html"
     assert "<svg" in report.read_text()
     show = cli("show", "snar-demo", "--journal", "daedalus-runs/demo.db", "--json", cwd=tmp_path)

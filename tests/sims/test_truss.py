@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import runpy
@@ -131,7 +132,7 @@ def test_stresses_and_displacements_scale_as_one_over_uniform_area(scale: float)
 
 def test_heavier_uniform_trusses_are_stronger_and_stiffer() -> None:
     outs = [truss_model(design(a)) for a in (2.0, 5.0, 10.0, 20.0, 35.0)]
-    for lighter, heavier in zip(outs, outs[1:], strict=False):
+    for lighter, heavier in itertools.pairwise(outs):
         assert heavier["weight_lb"] > lighter["weight_lb"]
         assert heavier["max_stress_ksi"] < lighter["max_stress_ksi"]
         assert heavier["max_displacement_in"] < lighter["max_displacement_in"]
@@ -148,8 +149,9 @@ def test_sensitivities_match_finite_differences(areas: np.ndarray) -> None:
         hi, lo = truss_response(up), truss_response(down)
         fd_stress = (hi.stresses_psi - lo.stresses_psi) / (2 * step)
         fd_disp = (hi.free_displacements_in - lo.free_displacements_in) / (2 * step)
-        np.testing.assert_allclose(dstress[:, j], fd_stress, rtol=1e-5, atol=1e-3)
-        np.testing.assert_allclose(ddisp[:, j], fd_disp, rtol=1e-5, atol=1e-9)
+        # Finite differences lose about 1e-6 of the column's scale to round-off.
+        np.testing.assert_allclose(dstress[:, j], fd_stress, atol=1e-5 * np.abs(fd_stress).max())
+        np.testing.assert_allclose(ddisp[:, j], fd_disp, atol=1e-5 * np.abs(fd_disp).max())
 
 
 def test_reference_fixture_matches_the_literature_optimum() -> None:
@@ -228,7 +230,9 @@ def test_weight_reading_has_the_configured_spread(noise: float) -> None:
     params = design(20.0)
     truth = truss_model(params)["weight_lb"]
     weights = [sim.evaluate(params, seed=s) for s in range(400)]
-    relative = np.array([r.values["weight_lb"] / truth - 1 for r in weights if isinstance(r, Outcome)])
+    relative = np.array(
+        [r.values["weight_lb"] / truth - 1 for r in weights if isinstance(r, Outcome)]
+    )
     assert abs(relative.mean()) < 0.25 * noise
     assert 0.85 * noise < relative.std() < 1.15 * noise
 
