@@ -1,4 +1,4 @@
-"""Compute the catalyst-screening references and write `src/daedalus/sims/data/catalyst_reference.json`.
+"""Compute the catalyst references; write `src/daedalus/sims/data/catalyst_reference.json`.
 
 For each of Baumgartner et al.'s cases 1-5, the reference is the best noiseless yield subject to
 the catalyst cost budget (`cost_usd_per_mol <= 150`), over all eight catalysts and the whole
@@ -85,7 +85,8 @@ def best_on_grid(
     for flat in order:
         i, j, k = np.unravel_index(flat, score.shape)
         if np.isfinite(score[i, j, k]):
-            found.append((float(yields[i, j, k]), [loadings[i], times[k], temps[j]]))
+            x = [float(loadings[i]), float(times[k]), float(temps[j])]
+            found.append((float(yields[i, j, k]), x))
     return found
 
 
@@ -113,8 +114,9 @@ def polish(case: int, catalyst: str, x0: Sequence[float], budget: float) -> Desi
     return (y, x) if cost <= budget - MARGIN / 2 else (-np.inf, list(x0))
 
 
-def optimise(case: int, quick: bool) -> dict[str, object]:
-    """Return the constrained and unconstrained best designs of `case`, and per-catalyst bests."""
+def optimise(case: int, quick: bool) -> tuple[dict[str, tuple[str, Design]], dict[str, float]]:
+    """Return the best (catalyst, design) within the budget ("budget") and without it ("free"),
+    and each catalyst's best yield within the budget."""
     best: dict[str, tuple[str, Design]] = {}
     per_catalyst: dict[str, float] = {}
     for index, catalyst in enumerate(CATALYSTS):
@@ -130,7 +132,7 @@ def optimise(case: int, quick: bool) -> dict[str, object]:
                 per_catalyst[catalyst] = top[0]
             if label not in best or top[0] > best[label][1][0]:
                 best[label] = (catalyst, top)
-    return {"best": best, "per_catalyst": per_catalyst}
+    return best, per_catalyst
 
 
 def entry(case: int, catalyst: str, design: Design) -> dict[str, object]:
@@ -148,12 +150,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
     cases: dict[str, object] = {}
     for case in CASES:
-        found = optimise(case, args.quick)
-        best = found["best"]
-        assert isinstance(best, dict)
+        best, per_catalyst = optimise(case, args.quick)
         record = entry(case, *best["budget"])
         record["unconstrained"] = entry(case, *best["free"])
-        record["best_yield_within_budget_per_catalyst"] = found["per_catalyst"]
+        record["best_yield_within_budget_per_catalyst"] = per_catalyst
         cases[str(case)] = record
         print(f"case {case}: {json.dumps(record)}")
     write(args.output, cases, quick=args.quick)

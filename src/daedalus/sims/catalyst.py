@@ -53,6 +53,7 @@ import math
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -296,16 +297,16 @@ def measure_yield(yield_frac: float, rng: np.random.Generator, *, noise: float) 
 
 
 @lru_cache(maxsize=1)
-def _reference_data() -> dict[str, object]:
+def _reference_data() -> dict[str, Any]:
     text = resources.files("daedalus.sims").joinpath("data", _REFERENCE_FIXTURE).read_text()
-    data: dict[str, object] = json.loads(text)
+    data: dict[str, Any] = json.loads(text)
     return data
 
 
 def reference(case: int = 1) -> Reference:
     """Return the shipped reference optimum of `case` (best yield within the cost budget)."""
     data = _reference_data()
-    entry = data["cases"][str(case)]  # type: ignore[index]
+    entry = data["cases"][str(case)]
     params: dict[str, Value] = {
         k: (v if isinstance(v, str) else float(v)) for k, v in entry["params"].items()
     }

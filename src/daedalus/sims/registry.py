@@ -9,8 +9,10 @@ from typing import Any
 
 from daedalus.errors import InvalidCampaign
 from daedalus.sims.base import Simulator
+from daedalus.sims.catalyst import CatalystScreening
 from daedalus.sims.functions import Branin, Hartmann6
 from daedalus.sims.snar import SnarReactor
+from daedalus.sims.turning import TurningLathe
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,19 @@ SIMULATORS: dict[str, SimInfo] = {
             "chemistry",
             "SnAr flow reactor (Hone et al. 2017): maximise space-time yield, E-factor <= 9",
             SnarReactor,
+        ),
+        SimInfo(
+            "catalyst",
+            "chemistry",
+            "Catalyst screening (Baumgartner et al. 2018, cases 1-5): maximise yield, "
+            "catalyst cost <= 150 USD/mol",
+            CatalystScreening,
+        ),
+        SimInfo(
+            "turning",
+            "manufacturing",
+            "CNC turning (Taylor/Gilbert): minimise cost per part, Ra <= 3.2 um, power <= 15 kW",
+            TurningLathe,
         ),
         SimInfo("branin", "test function", "Branin-Hoo, 2-D, minimum 0.397887", Branin),
         SimInfo("hartmann6", "test function", "Hartmann, 6-D, minimum -3.32237", Hartmann6),
