@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every optional simulator's dependencies, so `make test` runs every simulator's tests.
+EXTRAS := aero
 
 .PHONY: demo test lint typecheck pytest bench clean
 
@@ -13,7 +15,7 @@ $(BIN)/python:
 # torch first, exactly this CPU build: anything that pulls a plain `torch` would fetch CUDA.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,$(EXTRAS)]'
 	touch $(STAMP)
 
 demo: $(STAMP)

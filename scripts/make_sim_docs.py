@@ -42,7 +42,7 @@ def slice_points(name: str, parameter: str | None = None) -> tuple[str, list[Any
     goal, metric = problem.goal, problem.goal.primary.name
     points = []
     for i in range(POINTS):
-        x = chosen.low + (chosen.high - chosen.low) * i / (POINTS - 1)
+        x = min(chosen.low + (chosen.high - chosen.low) * i / (POINTS - 1), chosen.high)
         value: float = round(x) if isinstance(chosen, Integer) else x
         params = {**problem.reference.params, chosen.name: value}
         result = sim.evaluate(params, seed=0)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from daedalus.errors import InvalidCampaign
+from daedalus.sims.airfoil import AirfoilTunnel
 from daedalus.sims.base import Simulator
 from daedalus.sims.catalyst import CatalystScreening
 from daedalus.sims.functions import Branin, Hartmann6
@@ -53,6 +54,13 @@ SIMULATORS: dict[str, SimInfo] = {
             "manufacturing",
             "CNC turning (Taylor/Gilbert): minimise cost per part, Ra <= 3.2 um, power <= 15 kW",
             TurningLathe,
+        ),
+        SimInfo(
+            "airfoil",
+            "aerospace",
+            "Airfoil section in a wind tunnel, NeuralFoil at Re 5e5 (Sharpe & Hansman 2025): "
+            "maximise L/D, t/c >= 0.10",
+            AirfoilTunnel,
         ),
         SimInfo("branin", "test function", "Branin-Hoo, 2-D, minimum 0.397887", Branin),
         SimInfo("hartmann6", "test function", "Hartmann, 6-D, minimum -3.32237", Hartmann6),
