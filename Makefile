@@ -12,8 +12,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# Debian packages some simulators drive: ngspice (the circuit bench). Where they cannot be
+# installed (no root), those simulators say so and their tests skip with the reason.
+SYSTEM := $(VENV)/.system
+$(SYSTEM): $(BIN)/python
+	@command -v ngspice >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngspice >/dev/null) || \
+	  echo "warning: could not install ngspice; the filter simulator's tests will skip"
+	touch $(SYSTEM)
+
 # torch first, exactly this CPU build: anything that pulls a plain `torch` would fetch CUDA.
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python $(SYSTEM) pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev,$(EXTRAS)]'
 	touch $(STAMP)

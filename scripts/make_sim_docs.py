@@ -16,10 +16,10 @@ from typing import Any
 from daedalus.machines.base import Outcome
 from daedalus.report import svg_plot
 from daedalus.sims.registry import SIMULATORS, get_simulator
-from daedalus.space import Integer, Real
+from daedalus.space import Choice, Integer, Real
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "sims"
-QUIET = {"noise": 0.0, "noise_sd": 0.0, "failures": False}
+QUIET = {"noise": 0.0, "noise_sd": 0.0, "failures": False, "scatter": False}
 POINTS = 41
 
 
@@ -38,6 +38,8 @@ def slice_points(name: str, parameter: str | None = None) -> tuple[str, list[Any
 
     # An interior optimum shows more than one pinned at a bound.
     candidates = [p for p in numeric if parameter in (None, p.name)]
+    if not candidates:
+        return _choice_slice(sim, parameter)
     chosen = next((p for p in candidates if interior(p)), candidates[0])
     goal, metric = problem.goal, problem.goal.primary.name
     points = []
@@ -51,6 +53,28 @@ def slice_points(name: str, parameter: str | None = None) -> tuple[str, list[Any
             points.append((float(value), result.values[metric], colour))
     ref_x = problem.reference.params[chosen.name]
     return chosen.name, points, ref_x, problem.reference.value
+
+
+def _choice_slice(sim: Any, parameter: str | None) -> tuple[str, list[Any], Any, Any]:
+    """A slice over the options of a categorical parameter (x = the option's index)."""
+    problem = sim.problem
+    ref = problem.reference.params
+    chosen = next(
+        p for p in problem.space.parameters if isinstance(p, Choice) and parameter in (None, p.name)
+    )
+    goal, metric = problem.goal, problem.goal.primary.name
+    points = []
+    for index, option in enumerate(chosen.options):
+        result = sim.evaluate({**ref, chosen.name: option}, seed=0)
+        if isinstance(result, Outcome):
+            colour = "#1f77b4" if goal.is_feasible(result.values) else "#ff7f0e"
+            points.append((float(index), result.values[metric], colour))
+    return (
+        f"{chosen.name} (option index)",
+        points,
+        chosen.options.index(ref[chosen.name]),
+        (problem.reference.value),
+    )
 
 
 def main(names: list[str]) -> None:

@@ -14,7 +14,16 @@ from daedalus.sims.snar import SnarReactor
 
 
 def test_registry_lists_the_built_in_simulators() -> None:
-    assert set(SIMULATORS) >= {"snar", "catalyst", "turning", "branin", "hartmann6"}
+    assert set(SIMULATORS) >= {
+        "snar",
+        "catalyst",
+        "turning",
+        "airfoil",
+        "filter",
+        "truss",
+        "branin",
+        "hartmann6",
+    }
     for name, info in SIMULATORS.items():
         assert info.name == name
         assert info.domain and info.summary

@@ -11,8 +11,10 @@ from daedalus.errors import InvalidCampaign
 from daedalus.sims.airfoil import AirfoilTunnel
 from daedalus.sims.base import Simulator
 from daedalus.sims.catalyst import CatalystScreening
+from daedalus.sims.filter import SallenKeyFilter
 from daedalus.sims.functions import Branin, Hartmann6
 from daedalus.sims.snar import SnarReactor
+from daedalus.sims.truss import TenBarTruss
 from daedalus.sims.turning import TurningLathe
 
 
@@ -61,6 +63,20 @@ SIMULATORS: dict[str, SimInfo] = {
             "Airfoil section in a wind tunnel, NeuralFoil at Re 5e5 (Sharpe & Hansman 2025): "
             "maximise L/D, t/c >= 0.10",
             AirfoilTunnel,
+        ),
+        SimInfo(
+            "filter",
+            "electronics",
+            "Sallen-Key low-pass from E24 parts swept by ngspice: minimise cutoff error, "
+            "yield >= 0.9, cost <= 2 USD",
+            SallenKeyFilter,
+        ),
+        SimInfo(
+            "truss",
+            "structures",
+            "Planar 10-bar truss (Venkayya 1971; Haftka & Gürdal): minimise weight, "
+            "stress <= 25 ksi, displacement <= 2 in",
+            TenBarTruss,
         ),
         SimInfo("branin", "test function", "Branin-Hoo, 2-D, minimum 0.397887", Branin),
         SimInfo("hartmann6", "test function", "Hartmann, 6-D, minimum -3.32237", Hartmann6),

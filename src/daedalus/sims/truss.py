@@ -1,7 +1,7 @@
 """The classic planar 10-bar truss, solved by the direct stiffness method, as a load-test rig.
 
 Problem from Venkayya, "Design of optimum structures", Computers & Structures 1971, 1, 265-309,
-doi:10.1016/0045-7949(71)90013-7, and Haftka and Gürdal, *Elements of Structural Optimization*
+and Haftka and Gürdal, *Elements of Structural Optimization*
 (3rd ed., Kluwer 1992), the 10-bar truss example. Six nodes (inches), supports at nodes 5 and 6:
 
     node   1 (720, 360)   2 (720, 0)   3 (360, 360)   4 (360, 0)   5 (0, 360)   6 (0, 0)
