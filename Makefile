@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Every optional simulator's dependencies, so `make test` runs every simulator's tests.
-EXTRAS := aero
+EXTRAS := aero,robot
 
 .PHONY: demo test lint typecheck pytest bench clean
 

@@ -19,7 +19,7 @@ from daedalus.sims.registry import SIMULATORS, get_simulator
 from daedalus.space import Choice, Integer, Real
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "sims"
-QUIET = {"noise": 0.0, "noise_sd": 0.0, "failures": False, "scatter": False}
+QUIET = {"noise": 0.0, "noise_sd": 0.0, "failures": False, "scatter": False, "randomize": False}
 POINTS = 41
 
 

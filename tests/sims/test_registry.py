@@ -21,6 +21,7 @@ def test_registry_lists_the_built_in_simulators() -> None:
         "airfoil",
         "filter",
         "truss",
+        "gripper",
         "branin",
         "hartmann6",
     }

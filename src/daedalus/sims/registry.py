@@ -13,6 +13,7 @@ from daedalus.sims.base import Simulator
 from daedalus.sims.catalyst import CatalystScreening
 from daedalus.sims.filter import SallenKeyFilter
 from daedalus.sims.functions import Branin, Hartmann6
+from daedalus.sims.gripper import GripperCell
 from daedalus.sims.snar import SnarReactor
 from daedalus.sims.truss import TenBarTruss
 from daedalus.sims.turning import TurningLathe
@@ -77,6 +78,13 @@ SIMULATORS: dict[str, SimInfo] = {
             "Planar 10-bar truss (Venkayya 1971; Haftka & Gürdal): minimise weight, "
             "stress <= 25 ksi, displacement <= 2 in",
             TenBarTruss,
+        ),
+        SimInfo(
+            "gripper",
+            "robotics",
+            "Two-finger gripper picks a fragile box in MuJoCo: minimise squeeze force without "
+            "slip, miss or crush",
+            GripperCell,
         ),
         SimInfo("branin", "test function", "Branin-Hoo, 2-D, minimum 0.397887", Branin),
         SimInfo("hartmann6", "test function", "Hartmann, 6-D, minimum -3.32237", Hartmann6),
