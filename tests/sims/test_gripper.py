@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
+import json
 import math
-import time
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,6 @@ from daedalus.sims.gripper import (
     draw_object,
     episode_duration_s,
     gripper_problem,
-    import_mujoco,
     peak_lift_acceleration_m_s2,
     pick_mode,
     reference_grip_force_n,
@@ -31,8 +32,6 @@ from daedalus.sims.gripper import (
 )
 from daedalus.testing.machine_contract import check_simulator
 
-with contextlib.suppress(ImportError):  # via the module: it sets MUJOCO_GL before the import
-    import_mujoco()
 pytest.importorskip("mujoco", reason="the gripper needs MuJoCo: pip install 'daedalus[robot]'")
 
 
@@ -302,49 +301,46 @@ def test_is_a_simulator_that_keeps_the_contract() -> None:
     check_simulator(sim)
 
 
-@pytest.mark.parametrize("speed_mm_s", [10.0, 200.0])
-def test_an_episode_takes_milliseconds(speed_mm_s: float) -> None:
-    sim = GripperCell()
-    params = design(2.0, speed_mm_s=speed_mm_s)
-    sim.evaluate(params, seed=0)
-    started = time.perf_counter()
-    for seed in range(5):
-        sim.evaluate(params, seed=seed)
-    per_episode_s = (time.perf_counter() - started) / 5
-    steps = episode_duration_s(speed_mm_s) / 0.002
-    assert per_episode_s < 0.25
-    assert per_episode_s / steps < 50e-6
-
-
-def _can_render() -> str | None:
-    try:
-        mujoco = import_mujoco()
-        model = mujoco.MjModel.from_xml_string("<mujoco><worldbody/></mujoco>")
-        renderer = mujoco.Renderer(model, height=8, width=8)
-        renderer.close()
-    except Exception as err:  # any backend failure means: no offscreen rendering here
-        return f"offscreen rendering unavailable ({type(err).__name__}: {err})"
-    return None
+CAMERA_RUN = """
+import json, sys
+import numpy as np
+from daedalus.machines.base import Outcome
+from daedalus.sims.gripper import GripperCell
+params = {"grip_force_n": 2.0, "approach_height_mm": 0.0, "lift_speed_mm_s": 200.0,
+          "pad_material": "rubber"}
+try:
+    sim = GripperCell(camera=True, frames_dir=sys.argv[1])
+    result = sim.evaluate(params, seed=3)
+except Exception as err:  # no offscreen backend on this machine
+    print(json.dumps({"skip": f"{type(err).__name__}: {err}"}))
+    raise SystemExit(0)
+plain = GripperCell().evaluate(params, seed=3)
+assert isinstance(result, Outcome) and isinstance(plain, Outcome)
+print(json.dumps({"raw": dict(result.raw), "same": plain.values == result.values}))
+"""
 
 
 def test_camera_frames_are_stored_by_reference(tmp_path: Path) -> None:
-    why = _can_render()
-    if why is not None:
-        pytest.skip(why)
-    sim = GripperCell(camera=True, frames_dir=str(tmp_path))
-    params = design(2.0, speed_mm_s=200.0)
-    result = sim.evaluate(params, seed=3)
-    assert isinstance(result, Outcome)
-    path = result.raw["frames"]
+    """In a fresh process, because MuJoCo picks its rendering backend at its first import."""
+    done = subprocess.run(
+        [sys.executable, "-c", CAMERA_RUN, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "MUJOCO_GL"},
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    if "skip" in answer:
+        pytest.skip(f"offscreen rendering unavailable ({answer['skip']})")
+    path = answer["raw"]["frames"]
     assert path.startswith(str(tmp_path)) and path.endswith(".npz")
     with np.load(path) as stored:
         frames = stored["frames"]
     assert frames.shape == (3, 240, 320, 3) and frames.dtype == np.uint8
     assert frames.std() > 10.0
     assert not np.array_equal(frames[0], frames[2]), "the box should have moved"
-    plain = GripperCell().evaluate(params, seed=3)
-    assert isinstance(plain, Outcome)
-    assert plain.values == result.values
+    assert answer["same"], "the camera must not change the physics"
 
 
 @pytest.mark.parametrize(

@@ -62,11 +62,9 @@ optimization", 1998).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -77,7 +75,8 @@ from daedalus.errors import InvalidCampaign
 from daedalus.events import Cause
 from daedalus.goal import Goal, Maximize
 from daedalus.machines.base import Evaluation, Failure, Outcome
-from daedalus.problem import Problem, Reference
+from daedalus.problem import Problem
+from daedalus.sims.base import check_option, load_reference
 from daedalus.space import Real, Space, Value
 
 FloatArray = npt.NDArray[np.float64]
@@ -293,17 +292,6 @@ def measure(
 
 
 @lru_cache(maxsize=1)
-def _load_reference() -> Reference:
-    text = resources.files("daedalus.sims").joinpath("data", _REFERENCE_FIXTURE).read_text()
-    data = json.loads(text)
-    return Reference(
-        value=float(data["value"]),
-        params={k: float(v) for k, v in data["params"].items()},
-        source=f"{data['source']}: {data['method']}",
-    )
-
-
-@lru_cache(maxsize=1)
 def airfoil_space() -> Space:
     """Return the design space: degree-2 camber and thickness CST weights and the angle."""
     return Space([Real(name, *BOUNDS[name]) for name in NAMES])
@@ -327,19 +315,11 @@ def airfoil_problem() -> Problem:
         goal=Goal(
             Maximize("lift_to_drag"), constraints=[f"thickness_ratio >= {MIN_THICKNESS_RATIO}"]
         ),
-        reference=_load_reference(),
+        reference=load_reference(_REFERENCE_FIXTURE),
         units=units,
         description="Kulfan (CST) airfoil section in a low-speed wind tunnel at Re 5e5, "
         "incompressible, n_crit 9; aerodynamics from NeuralFoil (Sharpe & Hansman 2025).",
     )
-
-
-def _check_range(name: str, value: object, *, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidCampaign(f"AirfoilTunnel: {name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and 0.0 <= value <= high):
-        raise InvalidCampaign(f"AirfoilTunnel: {name} must lie in [0, {high}], got {value!r}")
-    return float(value)
 
 
 class AirfoilTunnel:
@@ -365,9 +345,9 @@ class AirfoilTunnel:
             raise InvalidCampaign(
                 f"AirfoilTunnel: failures must be True or False, got {failures!r}"
             )
-        self.noise = _check_range("noise", noise, high=0.5)
+        self.noise = check_option("AirfoilTunnel", "noise", noise, high=0.5)
         self.failures = failures
-        self.fault_rate = _check_range("fault_rate", fault_rate, high=1.0)
+        self.fault_rate = check_option("AirfoilTunnel", "fault_rate", fault_rate, high=1.0)
         _neuralfoil()  # fail here, with the extra to install, not at the first experiment
         self.problem: Problem = airfoil_problem()
 

@@ -7,11 +7,15 @@ that much campaign time, so the runtime treats it exactly like real hardware.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+from importlib import resources
+from typing import Any, Protocol, runtime_checkable
 
+from daedalus.errors import InvalidCampaign
 from daedalus.machines.base import Evaluation, Finding, Job, NotStarted, Running, Status
-from daedalus.problem import Problem
+from daedalus.problem import Problem, Reference
 from daedalus.space import Value
 
 
@@ -64,3 +68,31 @@ class SimulatedMachine:
         if not dispatched:
             return NotStarted()
         return await self.poll(job, now=now)
+
+
+def read_fixture(filename: str) -> dict[str, Any]:
+    """A JSON fixture shipped in `daedalus/sims/data/` (reference optima and their provenance)."""
+    text = resources.files("daedalus.sims").joinpath("data", filename).read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def load_reference(filename: str) -> Reference:
+    """The `Reference` in a fixture with `value`, `params`, `source` (the script) and `method`."""
+    data = read_fixture(filename)
+    return Reference(
+        value=float(data["value"]),
+        params=dict(data["params"]),
+        source=f"{data['source']}: {data['method']}",
+    )
+
+
+def check_option(owner: str, name: str, value: object, *, low: float = 0.0, high: float) -> float:
+    """A simulator option that must be a number in `[low, high]`, or `InvalidCampaign`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidCampaign(f"{owner}: {name} must be a number, got {value!r}")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise InvalidCampaign(
+            f"{owner}: {name} must lie in [{low:g}, {high:g}], got {value!r}; pass a value in range"
+        )
+    return float(value)

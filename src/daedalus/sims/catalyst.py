@@ -33,7 +33,7 @@ OUR OWN ASSUMPTIONS, not from Baumgartner et al. or Summit:
   C6 2,000, C7 500. The cost metric is the catalyst cost per mol of product,
   `cost_usd_per_mol = price * (loading / 100) / yield` (loading mol% of A, yield per mol of A),
   computed from the measured yield. The goal keeps it within a budget of 150 USD/mol, which rules
-  out the unconstrained best (C0 at 2.5 mol%, 634 USD/mol): in case 1 the constrained best is C4.
+  out the unconstrained best (C0 at 2.5 mol%, 507 USD/mol): in case 1 the constrained best is C4.
 - Plugging: the catalyst precipitates and plugs the line with probability
   `1 / (1 + exp(-(L - L50(T)) / 0.15 mol%))`, `L50(T) = 1.5 mol% + 0.04 mol%/°C * (T - 30 °C)`
   (solubility rises with temperature): about 100 % at 2.5 mol% and 30 °C, 21 % at 2.5 mol% and
@@ -48,11 +48,9 @@ The reference (best noiseless yield with cost <= 150 USD/mol, for each case) is 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -64,6 +62,7 @@ from daedalus.events import Cause
 from daedalus.goal import Goal, Maximize
 from daedalus.machines.base import Evaluation, Failure, Outcome
 from daedalus.problem import Problem, Reference
+from daedalus.sims.base import check_option, read_fixture
 from daedalus.space import Choice, Real, Space, Value
 
 FloatArray = npt.NDArray[np.float64]
@@ -298,9 +297,7 @@ def measure_yield(yield_frac: float, rng: np.random.Generator, *, noise: float) 
 
 @lru_cache(maxsize=1)
 def _reference_data() -> dict[str, Any]:
-    text = resources.files("daedalus.sims").joinpath("data", _REFERENCE_FIXTURE).read_text()
-    data: dict[str, Any] = json.loads(text)
-    return data
+    return read_fixture(_REFERENCE_FIXTURE)
 
 
 def reference(case: int = 1) -> Reference:
@@ -355,14 +352,6 @@ def catalyst_problem(case: int = 1) -> Problem:
     )
 
 
-def _check_range(name: str, value: object, *, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidCampaign(f"CatalystScreening: {name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and 0.0 <= value <= high):
-        raise InvalidCampaign(f"CatalystScreening: {name} must lie in [0, {high}], got {value!r}")
-    return float(value)
-
-
 class CatalystScreening:
     """Catalyst screening as a seeded `Simulator`: noisy, slow and sometimes failing.
 
@@ -395,10 +384,12 @@ class CatalystScreening:
                 f"CatalystScreening: failures must be True or False, got {failures!r}"
             )
         self.case = int(case)
-        self.noise = _check_range("noise", noise, high=1.0)
+        self.noise = check_option("CatalystScreening", "noise", noise, high=1.0)
         self.failures = failures
-        self.fault_rate = _check_range("fault_rate", fault_rate, high=1.0)
-        self.analysis_time_s = _check_range("analysis_time_s", analysis_time_s, high=86400.0)
+        self.fault_rate = check_option("CatalystScreening", "fault_rate", fault_rate, high=1.0)
+        self.analysis_time_s = check_option(
+            "CatalystScreening", "analysis_time_s", analysis_time_s, high=86400.0
+        )
         self.problem: Problem = catalyst_problem(self.case)
 
     def __repr__(self) -> str:

@@ -53,15 +53,14 @@ batch yield is expected to meet 0.9) is computed by exhaustive search over the a
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +71,7 @@ from daedalus.events import Cause
 from daedalus.goal import Goal, Minimize
 from daedalus.machines.base import Evaluation, Failure, Outcome
 from daedalus.problem import Problem, Reference
+from daedalus.sims.base import check_option, read_fixture
 from daedalus.space import Choice, Space, Value
 
 FloatArray = npt.NDArray[np.float64]
@@ -321,7 +321,7 @@ def run_ngspice(
         (work / "boards.cir").write_text(netlist(values))
         try:
             done = subprocess.run(
-                [executable, "-b", "boards.cir"],
+                [executable, "-b", "-n", "boards.cir"],  # -n: ignore a user's .spiceinit
                 cwd=work,
                 capture_output=True,
                 text=True,
@@ -356,17 +356,6 @@ def require_ngspice(executable: str = NGSPICE) -> str:
 
 
 @lru_cache(maxsize=1)
-def _load_reference() -> Reference:
-    text = resources.files("daedalus.sims").joinpath("data", _REFERENCE_FIXTURE).read_text()
-    data = json.loads(text)
-    return Reference(
-        value=float(data["value"]),
-        params=dict(data["params"]),
-        source=f"{data['source']}: {data['method']}",
-    )
-
-
-@lru_cache(maxsize=1)
 def filter_space() -> Space:
     """Return the design space: E24 parts, the gain resistor, and the parts' tolerance classes."""
     return Space(
@@ -383,6 +372,36 @@ def filter_space() -> Space:
 
 
 @lru_cache(maxsize=1)
+def measured_reference() -> Reference:
+    """The best design on the scale the bench measures: the least expected batch-mean cutoff
+    error (part scatter included) among the fixture's shortlisted designs and tolerance classes
+    that meet the yield and cost limits. The nominal, scatter-free optimum (the fixture's
+    `value`, 0.0009 %) is unreachable by any board with real parts."""
+    data = read_fixture(_REFERENCE_FIXTURE)
+    candidates = [(data["params"], data["tolerance_table"])]
+    follower = data.get("best_follower")
+    if follower is not None:
+        candidates.append((follower["params"], follower["tolerance_table"]))
+    best: tuple[float, dict[str, Any]] | None = None
+    for params, table in candidates:
+        for row in table:
+            if row["board_yield"] < YIELD_MIN or row["cost_usd"] > COST_LIMIT_USD:
+                continue
+            design = {**params, **{k: row[k] for k in TOLERANCE_KEYS}}
+            if best is None or row["expected_cutoff_error_pct"] < best[0]:
+                best = (float(row["expected_cutoff_error_pct"]), design)
+    assert best is not None, "the fixture holds no design within the limits"
+    return Reference(
+        value=best[0],
+        params=best[1],
+        source=f"{data['source']}: least expected measured error among its shortlist "
+        f"(Monte Carlo batches of boards); {data['method']}",
+    )
+
+
+TOLERANCE_KEYS = ("resistor_tolerance_pct", "capacitor_tolerance_pct")
+
+
 def filter_problem() -> Problem:
     """Return the filter Problem: hit 1 kHz with a batch yield >= 0.9 for at most 2 USD."""
     units = {
@@ -405,22 +424,11 @@ def filter_problem() -> Problem:
             Minimize("cutoff_error_pct"),
             constraints=[f"yield_frac >= {YIELD_MIN:g}", f"cost_usd <= {COST_LIMIT_USD:g}"],
         ),
-        reference=_load_reference(),
+        reference=measured_reference(),
         units=units,
         description="Sallen-Key low-pass (Sallen and Key 1955) for a 1 kHz Butterworth response "
         "from E24 parts, swept with ngspice on a pilot batch of boards with part tolerances.",
     )
-
-
-def _check_range(name: str, value: object, *, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidCampaign(f"SallenKeyFilter: {name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and low <= value <= high):
-        raise InvalidCampaign(
-            f"SallenKeyFilter: {name} must lie in [{low:g}, {high:g}], got {value!r}; "
-            "pass a value in range"
-        )
-    return float(value)
 
 
 class SallenKeyFilter:
@@ -457,7 +465,7 @@ class SallenKeyFilter:
             raise InvalidCampaign(
                 f"SallenKeyFilter: boards must be an integer in [1, 50], got {boards!r}"
             )
-        self.noise = _check_range("noise", noise, low=0.0, high=0.1)
+        self.noise = check_option("SallenKeyFilter", "noise", noise, low=0.0, high=0.1)
         self.failures = failures
         self.boards = boards
         self.scatter = scatter

@@ -230,21 +230,23 @@ class PickResult:
     frames: npt.NDArray[np.uint8]
 
 
-@lru_cache(maxsize=1)
-def import_mujoco() -> Any:
-    """Import and return the `mujoco` module, setting `MUJOCO_GL=egl` first when MuJoCo is not
-    imported yet and the variable is unset (offscreen rendering on the CPU; see the docstring).
+def import_mujoco(*, offscreen: bool = False) -> Any:
+    """Import and return the `mujoco` module.
+
+    With `offscreen` (camera frames), on Linux, before MuJoCo's first import and only when the
+    variable is unset, sets `MUJOCO_GL=egl` so frames render on the CPU; nothing else in the
+    process is touched otherwise.
 
     Raises:
-        ImportError: MuJoCo is not installed; the message names the extra to install.
+        ImportError: MuJoCo is not installed or cannot load; the message names the extra.
     """
-    if "mujoco" not in sys.modules:
+    if offscreen and sys.platform.startswith("linux") and "mujoco" not in sys.modules:
         os.environ.setdefault("MUJOCO_GL", "egl")
     try:
         import mujoco  # type: ignore[import-untyped,import-not-found,unused-ignore]
-    except ImportError as err:
+    except (ImportError, RuntimeError) as err:
         raise ImportError(
-            "the gripper simulator needs MuJoCo: pip install 'daedalus[robot]'"
+            f"the gripper simulator needs MuJoCo: pip install 'daedalus[robot]' ({err})"
         ) from err
     return mujoco
 
@@ -389,7 +391,7 @@ def simulate_pick(
     Raises:
         ImportError: MuJoCo is not installed.
     """
-    mujoco = import_mujoco()
+    mujoco = import_mujoco(offscreen=frames)
     xml = gripper_mjcf(
         grip_force_n=grip_force_n, friction=friction, mass_kg=mass_kg, offset_x_mm=offset_x_mm
     )
@@ -583,6 +585,7 @@ class GripperCell:
         self.crush_limit_n = _check_number("crush_limit_n", crush_limit_n, low=0.1, high=1000.0)
         self.reset_s = _check_number("reset_s", reset_s, low=0.0, high=3600.0)
         self.camera = _check_flag("camera", camera)
+        import_mujoco(offscreen=self.camera)  # a missing extra fails here, not mid-campaign
         if frames_dir is not None and not isinstance(frames_dir, str):
             raise InvalidCampaign(
                 f"GripperCell: frames_dir must be a directory path or None, got {frames_dir!r}"

@@ -55,11 +55,9 @@ The reference optimum (best noiseless STY with E-factor <= 9) is computed by
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
@@ -69,7 +67,8 @@ from daedalus.errors import InvalidCampaign
 from daedalus.events import Cause
 from daedalus.goal import Goal, Maximize
 from daedalus.machines.base import Evaluation, Failure, Outcome
-from daedalus.problem import Problem, Reference
+from daedalus.problem import Problem
+from daedalus.sims.base import check_option, load_reference
 from daedalus.space import Real, Space, Value
 
 FloatArray = npt.NDArray[np.float64]
@@ -220,17 +219,6 @@ def measure(conc_m: FloatArray, rng: np.random.Generator, *, noise: float) -> Fl
 
 
 @lru_cache(maxsize=1)
-def _load_reference() -> Reference:
-    text = resources.files("daedalus.sims").joinpath("data", _REFERENCE_FIXTURE).read_text()
-    data = json.loads(text)
-    return Reference(
-        value=float(data["value"]),
-        params={k: float(v) for k, v in data["params"].items()},
-        source=f"{data['source']}: {data['method']}",
-    )
-
-
-@lru_cache(maxsize=1)
 def snar_space() -> Space:
     """Return the design space: Summit's bounds, with units in the names."""
     return Space(
@@ -258,19 +246,11 @@ def snar_problem() -> Problem:
         name="snar",
         space=snar_space(),
         goal=Goal(Maximize("sty"), constraints=["e_factor <= 9"]),
-        reference=_load_reference(),
+        reference=load_reference(_REFERENCE_FIXTURE),
         units=units,
         description="SnAr of 2,4-difluoronitrobenzene with pyrrolidine in a 5 mL flow reactor "
         "(Hone et al. 2017 kinetics, as in Summit's SnarBenchmark).",
     )
-
-
-def _check_range(name: str, value: object, *, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidCampaign(f"SnarReactor: {name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and 0.0 <= value <= high):
-        raise InvalidCampaign(f"SnarReactor: {name} must lie in [0, {high}], got {value!r}")
-    return float(value)
 
 
 class SnarReactor:
@@ -296,10 +276,12 @@ class SnarReactor:
     ) -> None:
         if not isinstance(failures, bool):
             raise InvalidCampaign(f"SnarReactor: failures must be True or False, got {failures!r}")
-        self.noise = _check_range("noise", noise, high=1.0)
+        self.noise = check_option("SnarReactor", "noise", noise, high=1.0)
         self.failures = failures
-        self.fault_rate = _check_range("fault_rate", fault_rate, high=1.0)
-        self.analysis_time_s = _check_range("analysis_time_s", analysis_time_s, high=86400.0)
+        self.fault_rate = check_option("SnarReactor", "fault_rate", fault_rate, high=1.0)
+        self.analysis_time_s = check_option(
+            "SnarReactor", "analysis_time_s", analysis_time_s, high=86400.0
+        )
         self.problem: Problem = snar_problem()
 
     def __repr__(self) -> str:

@@ -42,12 +42,9 @@ like a test-to-failure rig (each evaluation builds the truss and load-tests it):
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
@@ -56,7 +53,8 @@ from daedalus.errors import InvalidCampaign
 from daedalus.events import Cause
 from daedalus.goal import Goal, Minimize
 from daedalus.machines.base import Evaluation, Failure, Outcome
-from daedalus.problem import Problem, Reference
+from daedalus.problem import Problem
+from daedalus.sims.base import check_option, load_reference
 from daedalus.space import Real, Space, Value
 
 FloatArray = npt.NDArray[np.float64]
@@ -227,17 +225,6 @@ def truss_model(params: Mapping[str, Value]) -> dict[str, float]:
 
 
 @lru_cache(maxsize=1)
-def _load_reference() -> Reference:
-    text = resources.files("daedalus.sims").joinpath("data", _REFERENCE_FIXTURE).read_text()
-    data = json.loads(text)
-    return Reference(
-        value=float(data["value"]),
-        params={k: float(v) for k, v in data["params"].items()},
-        source=f"{data['source']}: {data['method']}",
-    )
-
-
-@lru_cache(maxsize=1)
 def truss_space() -> Space:
     """Return the design space: ten member areas in [0.1, 35] in^2."""
     return Space([Real(name, AREA_MIN_IN2, AREA_MAX_IN2) for name in AREA_NAMES])
@@ -258,21 +245,11 @@ def truss_problem() -> Problem:
                 f"max_displacement_in <= {DISPLACEMENT_LIMIT_IN:g}",
             ],
         ),
-        reference=_load_reference(),
+        reference=load_reference(_REFERENCE_FIXTURE),
         units=units,
         description="Planar 10-bar truss (Venkayya 1971; Haftka and Gürdal), aluminium, "
         "100 kip at two nodes, load-tested to measure stresses and displacements.",
     )
-
-
-def _check_range(name: str, value: object, *, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidCampaign(f"TenBarTruss: {name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and 0.0 <= value <= high):
-        raise InvalidCampaign(
-            f"TenBarTruss: {name} must lie in [0, {high}], got {value!r}; pass a value in range"
-        )
-    return float(value)
 
 
 def as_built_moduli_psi(rng: np.random.Generator, *, modulus_cv: float) -> FloatArray:
@@ -304,10 +281,10 @@ class TenBarTruss:
     ) -> None:
         if not isinstance(failures, bool):
             raise InvalidCampaign(f"TenBarTruss: failures must be True or False, got {failures!r}")
-        self.noise = _check_range("noise", noise, high=0.5)
-        self.modulus_cv = _check_range("modulus_cv", modulus_cv, high=0.3)
+        self.noise = check_option("TenBarTruss", "noise", noise, high=0.5)
+        self.modulus_cv = check_option("TenBarTruss", "modulus_cv", modulus_cv, high=0.3)
         self.failures = failures
-        self.break_margin = _check_range("break_margin", break_margin, high=10.0)
+        self.break_margin = check_option("TenBarTruss", "break_margin", break_margin, high=10.0)
         self.problem: Problem = truss_problem()
 
     def __repr__(self) -> str:

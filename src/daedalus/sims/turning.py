@@ -65,6 +65,7 @@ from daedalus.events import Cause
 from daedalus.goal import Goal, Minimize
 from daedalus.machines.base import Evaluation, Failure, Outcome
 from daedalus.problem import Problem, Reference
+from daedalus.sims.base import check_option
 from daedalus.space import Choice, Real, Space, Value
 
 GRADES = ("HSS", "carbide", "coated_carbide", "ceramic")
@@ -313,14 +314,6 @@ def turning_problem() -> Problem:
     )
 
 
-def _check_range(name: str, value: object, *, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidCampaign(f"TurningLathe: {name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and 0.0 <= value <= high):
-        raise InvalidCampaign(f"TurningLathe: {name} must lie in [0, {high}], got {value!r}")
-    return float(value)
-
-
 class TurningLathe:
     """A CNC lathe turning one part per experiment, as a seeded `Simulator`.
 
@@ -339,9 +332,9 @@ class TurningLathe:
     ) -> None:
         if not isinstance(failures, bool):
             raise InvalidCampaign(f"TurningLathe: failures must be True or False, got {failures!r}")
-        self.noise = _check_range("noise", noise, high=0.5)
+        self.noise = check_option("TurningLathe", "noise", noise, high=0.5)
         self.failures = failures
-        self.tool_life_cv = _check_range("tool_life_cv", tool_life_cv, high=2.0)
+        self.tool_life_cv = check_option("TurningLathe", "tool_life_cv", tool_life_cv, high=2.0)
         if self.tool_life_cv == 0.0:
             raise InvalidCampaign(
                 "TurningLathe: tool_life_cv must be > 0, got 0; use failures=False to switch "
