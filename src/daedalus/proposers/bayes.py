@@ -4,11 +4,15 @@ How a batch is made:
 
 1. Until the initial design is in place, propose Sobol designs (`SobolProposer`).
 2. Fit one GP over every goal metric (objectives and constrained metrics), standardized, in
-   float64, on the model encoding below.
+   float64, on the model encoding below; and, with `feasibility` on and at least one trial that
+   failed as `infeasible`, a GP classifier of P(feasible | x)
+   (`daedalus.models.feasibility.FeasibilityClassifier`).
 3. Pick the batch one design at a time, each maximising `qLogNoisyExpectedImprovement` of the
    first objective (`optimize_acqf`, q=1), with outcome constraints as smooth feasibility
    weights, the pending designs and the earlier picks as `X_pending`, and the space's linear
-   constraints as `inequality_constraints`.
+   constraints as `inequality_constraints`. With a fitted classifier the acquisition is
+   `log EI(x) + log P(feasible | x)` (expected improvement weighted by the probability that the
+   experiment runs at all), under the risky-share rule of `BayesProposer`.
 4. Decode, validate, drop repeats, and top the batch up with Sobol designs if any were dropped.
 
 The model encoding has one column per parameter: the unit-cube coordinate of a `Real` or
@@ -17,11 +21,14 @@ category index `0 .. k-1` of a `Choice`, which `MixedSingleTaskGP`'s categorical
 instead of the space's one-hot block. With categorical parameters the acquisition is optimised
 for every combination of categories when there are at most `_MAX_ENUMERATED` of them (exact
 over the categories, cost grows with their number), and by BoTorch's alternating
-continuous/local-categorical search beyond that.
+continuous/local-categorical search beyond that. The classifier reads the space's own unit-cube
+encoding (one-hot categories); `_ModelEncoding.to_unit_tensor` maps between the two.
 
-Failed trials (values None) are not modelled yet; their designs are added to `X_pending`, so
-the acquisition sees them as already being tried and values their neighbourhood as taken, and
-a design equal to one of them is never returned.
+Failed trials (values None) never reach the objective GP. An `infeasible` one teaches the
+classifier when `feasibility` is on; every other failure (`machine_fault`, `timeout`,
+`safety_abort`, or any failure with `feasibility` off) is added to `X_pending`, so the
+acquisition sees it as already being tried and values its neighbourhood as taken. A design equal
+to any failed one is never returned.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from torch import Tensor
 
 from daedalus.errors import DaedalusError, InvalidCampaign
 from daedalus.goal import Goal
+from daedalus.models.feasibility import INFEASIBLE, FeasibilityClassifier
 from daedalus.proposers.base import History, Trial
 from daedalus.proposers.sobol import (
     DesignKey,
@@ -57,6 +65,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings(
         "ignore", message="`torch.jit.script` is deprecated", category=DeprecationWarning
     )
+    from botorch.acquisition.acquisition import AcquisitionFunction
     from botorch.acquisition.logei import qLogNoisyExpectedImprovement
     from botorch.acquisition.objective import GenericMCObjective
     from botorch.exceptions.errors import ModelFittingError
@@ -70,6 +79,7 @@ with warnings.catch_warnings():
     from botorch.models.gp_regression import SingleTaskGP
     from botorch.models.gp_regression_mixed import MixedSingleTaskGP
     from botorch.models.gpytorch import GPyTorchModel
+    from botorch.models.model import Model
     from botorch.models.transforms.outcome import Standardize
     from botorch.optim.optimize import optimize_acqf, optimize_acqf_mixed
     from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
@@ -84,6 +94,14 @@ _MAX_REPAIR_INTEGERS = 8  # Integers re-rounded (2^8 floor/ceil combinations) to
 # L-BFGS-B iterations of a GP fit. Past ~200 the marginal likelihood only creeps (noise-free
 # data walks the noise toward its lower bound) while a mixed-kernel fit takes 5x longer.
 _FIT_MAXITER = 200
+# Weight of the squared shortfall of log P(feasible) below log(threshold) when a pick must be
+# safe: a shortfall of 0.1 in log P costs 100 in log EI, more than any improvement is worth,
+# and a square keeps the landscape smooth for L-BFGS-B at the threshold.
+_RISK_PENALTY = 1e3
+# The penalty starts this far (in log P) above log(threshold), so that the small shortfall a
+# square tolerates still leaves the pick on the safe side.
+_RISK_MARGIN = 0.03
+_SOBOL_CANDIDATES = 64  # Sobol designs screened per requested design when no GP can be fit
 
 InequalityConstraint = tuple[Tensor, Tensor, float]
 
@@ -132,6 +150,19 @@ class _ModelEncoding:
                 unit[:, s.start] = np.clip(x[:, column], 0.0, 1.0)
         return unit
 
+    def to_unit_tensor(self, X: Tensor) -> Tensor:
+        """Map `batch x p` model inputs to `batch x dim` unit-cube inputs, differentiably in the
+        continuous columns (a category index is rounded to its one-hot block)."""
+        columns = []
+        for column, k in enumerate(self.n_options):
+            x = X[..., column]
+            if k:
+                index = x.detach().round().clamp(0, k - 1).long()
+                columns.append(torch.nn.functional.one_hot(index, k).to(X.dtype))
+            else:
+                columns.append(x.unsqueeze(-1))
+        return torch.cat(columns, dim=-1)
+
     def bounds(self) -> Tensor:
         """`2 x p` box of the model inputs: `[0, 1]`, or `[0, k-1]` for a category index."""
         upper = [float(k - 1) if k else 1.0 for k in self.n_options]
@@ -153,7 +184,22 @@ class _ModelEncoding:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BayesProposer:
-    """Bayesian optimization: a GP per goal metric and qLogNEI on the first objective.
+    """Bayesian optimization: a GP per goal metric and qLogNEI on the first objective, weighted
+    by a classifier's probability that the design runs at all.
+
+    Risky-share rule: a design is risky when the classifier gives it P(feasible) below
+    `feasibility_threshold`. At most `floor(max_risky_share * n)` designs of a batch of `n` are
+    risky: once that many risky picks are made (none for a batch smaller than
+    `1 / max_risky_share`), each further pick maximises `log EI + log P` minus a steep penalty
+    on `log P` below `log(threshold)`. If even that pick is risky, the model finds no safe design
+    anywhere it searched, and the pick is the design of highest P instead (the only case where
+    the share can be exceeded). The rule reads P at the optimiser's point, before an `Integer`
+    is rounded or a top-up Sobol design is screened.
+
+    With the classifier fitted but too few successful trials for a GP (everything failed so
+    far), designs come from the Sobol sequence restricted to P >= `feasibility_threshold`
+    (sequence order, so they stay space-filling); when fewer pass, the rest maximise
+    `log P + log(distance to the nearest known design)` over the Sobol candidates.
 
     Args:
         n_init: Sobol designs before the first model, counting observed and pending trials;
@@ -167,12 +213,24 @@ class BayesProposer:
             nothing from more, on a busy host OpenMP threads spin-wait (measured 5 s instead of
             0.3 s per proposal on 2 loaded cores), and one thread gives bit-identical designs
             on every host, which replay relies on.
+        feasibility: learn P(feasible | x) from `infeasible` failures and weight the
+            acquisition by it. False treats every failure as a pending design (no model).
+        feasibility_threshold: P(feasible) below which a design counts as risky, in (0, 1).
+            0.7 rather than an even 0.5: the classifier's constant mean is learnt from trials
+            that cluster where the optimiser has been, mostly successes, so its 50 % contour
+            sits on the optimistic side of the true boundary, and picks held to it failed about
+            two times in three on `branin_disc`. On 12 seeds of 60 experiments there, 0.7 gave
+            a median of 7 failures (0.5: 13.5; no model: 37.5) at a lower median regret.
+        max_risky_share: largest share of a batch that may be risky, in [0, 1].
     """
 
     n_init: int | None = None
     num_restarts: int = 10
     raw_samples: int = 256
     num_threads: int | None = 1
+    feasibility: bool = True
+    feasibility_threshold: float = 0.7
+    max_risky_share: float = 0.25
     name: str = field(default="bayes", init=False)
 
     def __post_init__(self) -> None:
@@ -180,6 +238,12 @@ class BayesProposer:
         _check_int("num_restarts", self.num_restarts, low=1)
         _check_int("raw_samples", self.raw_samples, low=self.num_restarts)
         _check_int("num_threads", self.num_threads, low=1, optional=True)
+        if not isinstance(self.feasibility, bool):
+            raise InvalidCampaign(
+                f"BayesProposer: feasibility must be true or false, got {self.feasibility!r}"
+            )
+        _check_share("feasibility_threshold", self.feasibility_threshold, open_ends=True)
+        _check_share("max_risky_share", self.max_risky_share, open_ends=False)
 
     def initial_designs(self, space: Space) -> int:
         """Return the size of the initial Sobol design for `space`."""
@@ -196,22 +260,48 @@ class BayesProposer:
             DaedalusError: an observed trial lacks a goal metric, or the GP could not be fit.
         """
         check_batch(n)
-        observed = sorted(history.observed, key=lambda t: t.experiment_id)
+        observed = sorted(history.observed, key=_trial_id)
         n_init = self.initial_designs(space)
-        if len(observed) < max(_MIN_OBSERVED, math.ceil(n_init / 2)) or (
+        initial = len(observed) < max(_MIN_OBSERVED, math.ceil(n_init / 2)) or (
             len(observed) + len(history.pending) < n_init
-        ):
-            return SobolProposer().propose(space, goal, history, n=n, seed=seed)
-        failed = sorted((t for t in history.trials if t.values is None), key=_trial_id)
-        avoid = sorted(
-            [*history.pending, *(t.params for t in failed)], key=lambda d: tuple(space.encode(d))
         )
-        encoding = _ModelEncoding.of(space)
-        with _torch_threads(self.num_threads), _seeded(seed), _expected_warnings():
-            X = self._optimized_batch(goal, encoding, observed, avoid, n=n)
-        designs = [_valid_design(space, u) for u in encoding.to_unit(X)]
-        excluded = {design_key(space, d) for d in avoid}
-        return _complete(space, goal, history, designs, excluded, n=n, seed=seed)
+        started = len(history.trials) + len(history.pending) >= n_init
+        if initial and not (started and self._learns_feasibility(history)):
+            return SobolProposer().propose(space, goal, history, n=n, seed=seed)
+        with _torch_threads(self.num_threads):
+            classifier = self._classifier(space, history)
+            if initial:
+                return _feasible_sobol(space, goal, history, classifier, self, n=n, seed=seed)
+            failed = sorted((t for t in history.trials if t.values is None), key=_trial_id)
+            # An infeasible design is the classifier's to avoid; other failures stay pending.
+            unmodelled = [t for t in failed if not (classifier.fitted and t.cause == INFEASIBLE)]
+            busy = sorted(
+                [*history.pending, *(t.params for t in unmodelled)],
+                key=lambda d: tuple(space.encode(d)),
+            )
+            encoding = _ModelEncoding.of(space)
+            with _seeded(seed), _expected_warnings():
+                X = self._optimized_batch(goal, encoding, observed, busy, classifier, n=n)
+            designs = [_valid_design(space, u) for u in encoding.to_unit(X)]
+            excluded = {
+                design_key(space, d) for d in [*history.pending, *(t.params for t in failed)]
+            }
+            return _complete(
+                space, goal, history, designs, excluded, classifier, self, n=n, seed=seed
+            )
+
+    def risky_allowed(self, n: int) -> int:
+        """How many designs of a batch of `n` may have P(feasible) below the threshold."""
+        return math.floor(self.max_risky_share * n + 1e-9)
+
+    def _learns_feasibility(self, history: History) -> bool:
+        return self.feasibility and any(t.cause == INFEASIBLE for t in history.trials)
+
+    def _classifier(self, space: Space, history: History) -> FeasibilityClassifier:
+        """The fitted classifier, or the constant P = 1 when it has nothing to learn."""
+        if not self._learns_feasibility(history):
+            return FeasibilityClassifier()
+        return FeasibilityClassifier.from_trials(space, history.trials)
 
     def _optimized_batch(
         self,
@@ -219,30 +309,166 @@ class BayesProposer:
         encoding: _ModelEncoding,
         observed: Sequence[Trial],
         avoid: Sequence[Mapping[str, Value]],
+        classifier: FeasibilityClassifier,
         *,
         n: int,
     ) -> Tensor:
         """Fit the GP and return `n x p` designs (model encoding), chosen greedily.
 
-        Each pick maximises incremental qLogNEI with the designs in `avoid` and the earlier
-        picks as pending: BoTorch's own sequential mode only appends earlier picks to the
-        candidate, which leaves the next pick's landscape almost flat wherever it cannot beat
-        them, so later picks of a batch landed next to pending designs.
+        Each pick maximises incremental qLogNEI (plus log P(feasible) with a fitted
+        `classifier`) with the designs in `avoid` and the earlier picks as pending: BoTorch's
+        own sequential mode only appends earlier picks to the candidate, which leaves the next
+        pick's landscape almost flat wherever it cannot beat them, so later picks of a batch
+        landed next to pending designs.
         """
         space = encoding.space
         X, Y = _training_data(space, goal, encoding, observed)
         model = _fit_model(X, Y, encoding.cat_columns)
         busy = encoding.to_model(space.encode_many(avoid))
+        risky_left = self.risky_allowed(n)
+        optimize = partial(
+            _optimize,
+            encoding=encoding,
+            num_restarts=self.num_restarts,
+            raw_samples=self.raw_samples,
+        )
         for _ in range(n):
             acquisition = _acquisition(model, goal, X, Y, busy if len(busy) else None)
-            pick = _optimize(
-                acquisition,
-                encoding,
-                num_restarts=self.num_restarts,
-                raw_samples=self.raw_samples,
-            )
+            if not classifier.fitted:
+                pick = optimize(acquisition)
+            else:
+                pick, risky = _feasible_pick(
+                    acquisition,
+                    classifier,
+                    encoding,
+                    optimize,
+                    self.feasibility_threshold,
+                    safe_only=risky_left == 0,
+                )
+                risky_left -= risky
             busy = torch.cat([busy, pick])
         return busy[len(avoid) :]
+
+
+def _feasible_pick(
+    acquisition: AcquisitionFunction,
+    classifier: FeasibilityClassifier,
+    encoding: _ModelEncoding,
+    optimize: Callable[[AcquisitionFunction], Tensor],
+    threshold: float,
+    *,
+    safe_only: bool,
+) -> tuple[Tensor, int]:
+    """One `1 x p` pick under the risky-share rule, and 1 if it is risky (else 0).
+
+    Unless `safe_only`, the pick maximises `log EI + log P` as it comes. A safe-only pick is
+    penalised below `log(threshold) + _RISK_MARGIN`; should it still be risky, nothing the
+    optimiser found is safe, and the design of highest P is taken instead.
+    """
+    log_feasible = partial(_log_feasible, classifier, encoding)
+    log_threshold = math.log(threshold)
+    floor = log_threshold + _RISK_MARGIN if safe_only else None
+    pick = optimize(_FeasibilityWeighted(acquisition, log_feasible, floor=floor))
+    if float(log_feasible(pick).detach()) >= log_threshold:
+        return pick, 0
+    if not safe_only:
+        return pick, 1
+    safest = optimize(_FeasibilityWeighted(None, log_feasible, floor=None, model=acquisition.model))
+    return safest, int(float(log_feasible(safest).detach()) < log_threshold)
+
+
+def _log_feasible(classifier: FeasibilityClassifier, encoding: _ModelEncoding, X: Tensor) -> Tensor:
+    """`log P(feasible)` of `batch x q x p` model inputs, shape `batch x q`."""
+    return classifier.log_prob(encoding.to_unit_tensor(X))
+
+
+class _FeasibilityWeighted(AcquisitionFunction):
+    """`base(X) + sum_q log P(feasible | x_q)` for `batch x q x p` inputs, minus
+    `_RISK_PENALTY` times the squared shortfall of `log P` below `floor` when one is given.
+    With no `base` it is the sum of `log P` alone (to find the safest design), on `model`,
+    which BoTorch's optimisers read only for its batch shape.
+
+    `X_pending` is the base acquisition's: setting it here sets it there.
+    """
+
+    def __init__(
+        self,
+        base: AcquisitionFunction | None,
+        log_feasible: Callable[[Tensor], Tensor],
+        *,
+        floor: float | None,
+        model: Model | None = None,
+    ) -> None:
+        owner = base.model if base is not None else model
+        if owner is None:
+            raise ValueError("_FeasibilityWeighted needs a base acquisition or a model")
+        super().__init__(model=owner)
+        self.base = base
+        self._log_feasible = log_feasible
+        self._floor = floor
+        super().set_X_pending(getattr(base, "X_pending", None))
+
+    def set_X_pending(self, X_pending: Tensor | None = None) -> None:
+        if self.base is not None:
+            self.base.set_X_pending(X_pending)
+        super().set_X_pending(X_pending)
+
+    def forward(self, X: Tensor) -> Tensor:
+        log_p = self._log_feasible(X)
+        value = log_p.sum(dim=-1)
+        if self._floor is not None:
+            shortfall = torch.relu(self._floor - log_p)
+            value = value - _RISK_PENALTY * shortfall.pow(2).sum(dim=-1)
+        return value if self.base is None else value + self.base(X)
+
+
+def _feasible_sobol(
+    space: Space,
+    goal: Goal,
+    history: History,
+    classifier: FeasibilityClassifier,
+    proposer: BayesProposer,
+    *,
+    n: int,
+    seed: int,
+) -> list[Params]:
+    """`n` Sobol designs with P(feasible) >= the threshold, in sequence order (so they stay
+    space-filling); if fewer pass, the rest one at a time by the largest `log P(x) + log d(x)`,
+    `d` the unit-cube distance to the nearest trial, pending design or earlier pick."""
+    try:
+        candidates = SobolProposer().propose(
+            space, goal, history, n=_SOBOL_CANDIDATES * n, seed=seed
+        )
+    except DaedalusError:  # a small or tightly constrained space: take what is left
+        return SobolProposer().propose(space, goal, history, n=n, seed=seed)
+    unit = torch.tensor(space.encode_many(candidates), dtype=_DTYPE)
+    with torch.no_grad():
+        log_p = classifier.log_prob(unit)
+    log_threshold = math.log(proposer.feasibility_threshold)
+    safe = [i for i, v in enumerate(log_p.tolist()) if v >= log_threshold][:n]
+    known = [*(t.params for t in history.trials), *history.pending]
+    taken = torch.tensor(space.encode_many(known), dtype=_DTYPE).reshape(-1, space.dim)
+    return [candidates[i] for i in _spread(unit, log_p, taken, safe, n=n)]
+
+
+def _spread(
+    unit: Tensor, log_p: Tensor, taken: Tensor, chosen: Sequence[int], *, n: int
+) -> list[int]:
+    """Extend `chosen` (rows of the `k x dim` candidates `unit`) to `n` rows, each next one
+    maximising `log_p + log(distance to the nearest row of taken or of the chosen)`."""
+    picks = list(chosen)
+    near = torch.cat([taken, unit[picks]])
+    while len(picks) < n:
+        if len(near):
+            distance = torch.cdist(unit, near).min(dim=-1).values
+        else:
+            distance = torch.ones(len(unit), dtype=unit.dtype)
+        score = log_p + distance.clamp_min(1e-12).log()
+        score[picks] = -math.inf
+        pick = int(score.argmax())
+        picks.append(pick)
+        near = torch.cat([near, unit[pick : pick + 1]])
+    return picks
 
 
 def _check_int(option: str, value: object, *, low: int, optional: bool = False) -> None:
@@ -252,6 +478,19 @@ def _check_int(option: str, value: object, *, low: int, optional: bool = False) 
         raise InvalidCampaign(
             f"BayesProposer: {option} must be an int >= {low}"
             f"{' or None' if optional else ''}, got {value!r}"
+        )
+
+
+def _check_share(option: str, value: object, *, open_ends: bool) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok and open_ends:
+        ok = 0.0 < float(value) < 1.0  # type: ignore[arg-type]
+    elif ok:
+        ok = 0.0 <= float(value) <= 1.0  # type: ignore[arg-type]
+    if not ok:
+        interval = "(0, 1)" if open_ends else "[0, 1]"
+        raise InvalidCampaign(
+            f"BayesProposer: {option} must be a number in {interval}, got {value!r}"
         )
 
 
@@ -392,7 +631,7 @@ def _acquisition(
 
 
 def _optimize(
-    acquisition: qLogNoisyExpectedImprovement,
+    acquisition: AcquisitionFunction,
     encoding: _ModelEncoding,
     *,
     num_restarts: int,
@@ -476,11 +715,14 @@ def _complete(
     history: History,
     designs: Sequence[Params | None],
     excluded: set[DesignKey],
+    classifier: FeasibilityClassifier,
+    proposer: BayesProposer,
     *,
     n: int,
     seed: int,
 ) -> list[Params]:
-    """Keep the designs that are valid, new and distinct; top up with Sobol designs."""
+    """Keep the designs that are valid, new and distinct; top up with Sobol designs (screened
+    by the classifier when it is fitted)."""
     accepted: list[Params] = []
     seen = set(excluded)
     for design in designs:
@@ -493,5 +735,11 @@ def _complete(
             pending=[*history.pending, *accepted],
             n_proposed=history.n_proposed,
         )
-        accepted += SobolProposer().propose(space, goal, busy, n=n - len(accepted), seed=seed)
+        missing = n - len(accepted)
+        if classifier.fitted:
+            accepted += _feasible_sobol(
+                space, goal, busy, classifier, proposer, n=missing, seed=seed
+            )
+        else:
+            accepted += SobolProposer().propose(space, goal, busy, n=missing, seed=seed)
     return accepted[:n]

@@ -12,7 +12,7 @@ from daedalus.sims.airfoil import AirfoilTunnel
 from daedalus.sims.base import Simulator
 from daedalus.sims.catalyst import CatalystScreening
 from daedalus.sims.filter import SallenKeyFilter
-from daedalus.sims.functions import Branin, Hartmann6
+from daedalus.sims.functions import Branin, BraninDisc, Hartmann6
 from daedalus.sims.gripper import GripperCell
 from daedalus.sims.snar import SnarReactor
 from daedalus.sims.truss import TenBarTruss
@@ -88,6 +88,13 @@ SIMULATORS: dict[str, SimInfo] = {
         ),
         SimInfo("branin", "test function", "Branin-Hoo, 2-D, minimum 0.397887", Branin),
         SimInfo("hartmann6", "test function", "Hartmann, 6-D, minimum -3.32237", Hartmann6),
+        SimInfo(
+            "branin_disc",
+            "test function",
+            "Branin with unknown infeasible discs over two of its three minima; "
+            "feasible minimum 0.397887",
+            BraninDisc,
+        ),
     )
 }
 
