@@ -1,9 +1,9 @@
 """Bayes with and without its feasibility model on Branin with infeasible discs (`branin_disc`).
 
 Each run is a real campaign on an in-memory journal, driven by the same runtime, agents and
-simulated machines as `daedalus run` (what `daedalus.bench.run_once` does, written out here to
-pass `proposer_options`). For each setting the script prints the median number of failed
-experiments, the median final regret against the feasible optimum 0.397887, the mean seconds
+simulated machines as `daedalus run` (`daedalus.bench.run_once`). For each setting the script
+prints the median number of failed experiments, the median final regret against the feasible
+optimum 0.397887, the mean seconds
 in the proposer per decision, and the ratios (with the model / without). The model runs twice:
 with the default risky threshold (P < 0.7) and with an even 0.5, to show what the default buys.
 The issue's target: median failures with the model at most half of those without, and median
@@ -20,13 +20,7 @@ import statistics
 import time
 from typing import Any
 
-from daedalus.events import DesignProposed
-from daedalus.journal.memory import MemoryJournal
-from daedalus.report import best_so_far
-from daedalus.runtime.campaign import Campaign
-from daedalus.sims.base import SimulatedMachine
-from daedalus.sims.functions import BraninDisc
-from daedalus.state import Status
+from daedalus.bench import run_once
 
 # The default (risky below P = 0.7), the same model held to an even 0.5, and no model.
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -38,36 +32,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
 
 def run(seed: int, options: dict[str, Any], *, budget: int, batch: int) -> dict[str, Any]:
     """One campaign of `budget` experiments on `batch` simulated machines; returns its record."""
-    sim = BraninDisc()
-    journal = MemoryJournal()
-    tag = "on" if options.get("feasibility", True) else "off"
-    threshold = options.get("feasibility_threshold")
-    name = f"branin_disc-{tag}{'' if threshold is None else f'-t{threshold}'}-{seed}"
-    with Campaign.create(
-        name,
-        sim.problem,
-        journal=journal,
-        seed=seed,
-        budget=budget,
-        batch=batch,
-        proposer="bayes",
-        proposer_options=options,
-    ) as campaign:
-        machines = [SimulatedMachine(sim, name=f"branin_disc-{i + 1}") for i in range(batch)]
-        state = campaign.run(machines).state
-        per_decision = {  # the designs of one batch share their decision's time
-            event.decision: event.proposer_s
-            for record in journal.read(name)
-            if isinstance(event := record.event(), DesignProposed)
-        }
-    curve = best_so_far(state)
-    final = curve[-1] if curve else None
-    return {
-        "seed": seed,
-        "failed": sum(1 for e in state.experiments.values() if e.status is Status.FAILED),
-        "regret": sim.problem.regret(final),
-        "proposer_s": [per_decision[k] for k in sorted(per_decision)],
-    }
+    return run_once(
+        "branin_disc", "bayes", seed=seed, budget=budget, batch=batch, proposer_options=options
+    )
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ def run_once(
     budget: int,
     batch: int,
     sim_options: Mapping[str, Any] | None = None,
+    proposer_options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One campaign; returns its record."""
     sim = get_simulator(problem, **dict(sim_options or {}))
@@ -43,6 +44,7 @@ def run_once(
         budget=budget,
         batch=batch,
         proposer=proposer,
+        proposer_options=proposer_options,
         machines=spec,
     ) as campaign:
         result = campaign.run(build_machines(spec))
