@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Every optional simulator's dependencies, so `make test` runs every simulator's tests.
-EXTRAS := aero,robot
+# Every optional simulator's dependencies, so `make test` runs every simulator's tests, and the
+# peer optimisers (Ax, Optuna, BayBE), so the peer adapters' tests run too.
+EXTRAS := aero,robot,peers
 
 .PHONY: demo test lint typecheck pytest bench clean
 

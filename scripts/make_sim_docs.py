@@ -1,8 +1,12 @@
-"""Draw, for every built-in simulator, a one-dimensional slice through its reference optimum.
+"""Draw, for every built-in simulator, a one-dimensional slice through its reference optimum,
+or for a simulator with several objectives its reference front.
 
 For each simulator the first objective is evaluated noiselessly (options `noise`, `noise_sd`
 set to 0 and `failures` off, where the simulator takes them) along one parameter, the others
-held at the reference design. Writes `docs/sims/<name>-slice.svg`. Usage:
+held at the reference design. Writes `docs/sims/<name>-slice.svg`. With several objectives it
+writes `docs/sims/<name>-front.svg` instead: the first two objectives of those of 256 Sobol
+designs, evaluated noiselessly, that lie inside the reference point's box (grey), and the
+reference front (green). Usage:
 
     .venv/bin/python scripts/make_sim_docs.py [NAME ...]
 """
@@ -14,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from daedalus.machines.base import Outcome
-from daedalus.report import svg_plot
+from daedalus.proposers import History, SobolProposer
+from daedalus.report import inside, svg_plot
 from daedalus.sims.registry import SIMULATORS, get_simulator
 from daedalus.space import Choice, Integer, Real
 
@@ -77,9 +82,43 @@ def _choice_slice(sim: Any, parameter: str | None) -> tuple[str, list[Any], Any,
     )
 
 
+def front_points(name: str, n: int = 256) -> list[tuple[float, float, str]]:
+    """The first two objectives of `n` Sobol designs (grey) and of the reference front
+    (green), noiseless."""
+    info = SIMULATORS[name]
+    sim = get_simulator(name, **{k: v for k, v in QUIET.items() if k in info.options})
+    problem = sim.problem
+    assert problem.reference is not None and problem.reference.front
+    x_name, y_name = (o.name for o in problem.goal.objectives[:2])
+    designs = SobolProposer().propose(problem.space, problem.goal, History(), n=n, seed=0)
+    points = []
+    for design in designs:
+        result = sim.evaluate(design, seed=0)
+        if isinstance(result, Outcome) and inside(
+            problem.goal, result.values, problem.goal.reference_point
+        ):
+            points.append((result.values[x_name], result.values[y_name], "#bbbbbb"))
+    front = [(p[x_name], p[y_name], "#2ca02c") for p in problem.reference.front]
+    return points + front
+
+
+def write_front(name: str) -> Path:
+    goal = get_simulator(name).problem.goal
+    x_name, y_name = (o.name for o in goal.objectives[:2])
+    points = front_points(name)
+    title = f"{name}: {y_name} against {x_name} (green: reference front)"
+    out = DOCS / f"{name}-front.svg"
+    out.write_text(svg_plot(title, points, line=False, x_label=x_name) + "\n", encoding="utf-8")
+    return out
+
+
 def main(names: list[str]) -> None:
     DOCS.mkdir(parents=True, exist_ok=True)
     for name in names or list(SIMULATORS):
+        if get_simulator(name).problem.goal.multi:
+            out = write_front(name)
+            print(f"{name}: {out.relative_to(DOCS.parents[1])}")
+            continue
         try:
             parameter, points, ref_x, ref_y = slice_points(name)
         except ImportError as err:

@@ -64,22 +64,23 @@ def grid_search(quick: bool) -> list[tuple[float, list[float]]]:
     return feasible
 
 
-def constraint() -> NonlinearConstraint:
-    return NonlinearConstraint(lambda x: evaluate(x, **TIGHT)[1], -np.inf, E_FACTOR_MAX - MARGIN)
+def constraint(e_max: float = E_FACTOR_MAX) -> NonlinearConstraint:
+    return NonlinearConstraint(lambda x: evaluate(x, **TIGHT)[1], -np.inf, e_max - MARGIN)
 
 
-def polish(x0: Sequence[float]) -> tuple[float, list[float]]:
-    """Run SLSQP from `x0`; return (sty, x) of the result, or (-inf, x0) if it is infeasible."""
+def polish(x0: Sequence[float], e_max: float = E_FACTOR_MAX) -> tuple[float, list[float]]:
+    """Run SLSQP from `x0` for the best STY with E-factor <= `e_max`; return (sty, x) of the
+    result, or (-inf, x0) if it is infeasible."""
     result = minimize(
         lambda x: -evaluate(x, **TIGHT)[0] / 1e4,
         np.asarray(x0),
         method="SLSQP",
         bounds=bounds(),
-        constraints=[constraint()],
+        constraints=[constraint(e_max)],
         options={"ftol": 1e-14, "maxiter": 300, "eps": 1e-7},
     )
     sty, e = evaluate(result.x, **TIGHT)
-    return (sty, result.x.tolist()) if e <= E_FACTOR_MAX - MARGIN / 2 else (-np.inf, list(x0))
+    return (sty, result.x.tolist()) if e <= e_max - MARGIN / 2 else (-np.inf, list(x0))
 
 
 def evolve(seed: int) -> tuple[float, list[float]]:

@@ -4,6 +4,9 @@ Each run is a real campaign on an in-memory journal, driven by the same runtime,
 simulated machines as `daedalus run`, with `batch` machines so that `batch` experiments run at
 once. A record per run holds the best feasible value after each experiment (proposal order),
 the regret against the problem's reference, failures, and seconds inside the proposer per batch.
+With several objectives "best" is the hypervolume of the feasible outcomes so far at the goal's
+reference point, and the record also holds every recorded design with its values (`recorded`),
+so that a benchmark can re-score the designs on a noiseless model.
 """
 
 from __future__ import annotations
@@ -57,7 +60,14 @@ def run_once(
     curve = best_so_far(state)
     final = curve[-1] if curve else None
     best = state.best()
-    return {
+    extra: dict[str, Any] = {}
+    if sim.problem.goal.multi:
+        extra["recorded"] = [
+            {"id": e.id, "params": dict(e.params), "values": dict(e.values)}
+            for e in state.experiments.values()
+            if e.status is Status.RECORDED and e.values is not None
+        ]
+    return extra | {
         "problem": problem,
         "proposer": proposer,
         "seed": seed,

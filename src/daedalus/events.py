@@ -4,6 +4,10 @@ Every event is a frozen dataclass with a `type` and a `version`. The journal sto
 `to_payload(event)` as JSON; `from_payload` rebuilds the event and refuses unknown types and
 versions. Non-finite floats (a NaN reading must be journaled before it is rejected) are stored
 as `{"__float__": "nan"}` so the JSON stays standard.
+
+A field added to an existing event type gets a default and `OPTIONAL` metadata: it is written
+only when it differs from the default, so events that do not use it are stored byte for byte as
+before, and journals written before the field existed read as if they held the default.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 from daedalus.errors import JournalCorrupt
+
+# Field metadata of a field added after its event type was first written (see the docstring).
+OPTIONAL: Mapping[str, bool] = {"optional": True}
 
 
 class Role(StrEnum):
@@ -124,6 +131,10 @@ class DesignProposed:
     decision: int
     seed: int
     proposer_s: float = 0.0
+    # A control run: the campaign's fixed control design, re-run to watch for drift.
+    control: bool = field(default=False, metadata=OPTIONAL)
+    # A repeat: the same design run again to check the suspect reading of this experiment.
+    repeat_of: str | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,6 +276,69 @@ class ObservationRejected:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DriftDetected:
+    """A change-point test on the control runs of `metric` found that the process moved.
+
+    The evidence: the controls tested (`control_ids`, `readings`, in run order), the test and its
+    `statistic` against `threshold`, the first control after the estimated change
+    (`change_point_id`), and the estimated shift (mean after minus mean before, in the metric's
+    units, and as a fraction of the mean before).
+    """
+
+    type: ClassVar[str] = "drift.detected"
+    version: ClassVar[int] = 1
+    metric: str
+    test: str
+    control_ids: Sequence[str]
+    readings: Sequence[float]
+    statistic: float
+    threshold: float
+    direction: str  # "up" or "down"
+    change_point_id: str
+    shift: float
+    relative_shift: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutlierSuspected:
+    """A robust residual test found the reading of `metric` far from what the other readings
+    predict at its design (`daedalus.models.outliers`).
+
+    The evidence: the reading `value`, the leave-one-out `prediction` from the other readings,
+    the robust predictive `sd` (metric units), `score = (value - prediction) / sd` against
+    `threshold`. `remeasure` says a repeat will be run; when it will not, `reason` says why and
+    the reading stands.
+    """
+
+    type: ClassVar[str] = "outlier.suspected"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    metric: str
+    test: str
+    value: float
+    prediction: float
+    sd: float
+    score: float
+    threshold: float
+    remeasure: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutlierResolved:
+    """The ruling on a suspect reading once its repeat (`repeat_id`) finished: `rejected`
+    (the repeat disagrees; an `ObservationRejected` follows in the same append) or `kept`
+    (the repeat agrees, or gave no reading to compare, or none could be run)."""
+
+    type: ClassVar[str] = "outlier.resolved"
+    version: ClassVar[int] = 1
+    experiment_id: str
+    ruling: str
+    reason: str
+    repeat_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CampaignCompleted:
     type: ClassVar[str] = "campaign.completed"
     version: ClassVar[int] = 1
@@ -363,6 +437,9 @@ EVENT_TYPES: dict[str, type] = {
         Reconciled,
         ModelTrained,
         ObservationRejected,
+        DriftDetected,
+        OutlierSuspected,
+        OutlierResolved,
         CampaignCompleted,
         ApprovalGranted,
         ApprovalDenied,
@@ -388,7 +465,15 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         }
     ),
     Role.ANALYST: frozenset(
-        {ModelTrained.type, ObservationRejected.type, NoteWritten.type, CampaignCompleted.type}
+        {
+            ModelTrained.type,
+            ObservationRejected.type,
+            DriftDetected.type,
+            OutlierSuspected.type,
+            OutlierResolved.type,
+            NoteWritten.type,
+            CampaignCompleted.type,
+        }
     ),
     Role.HUMAN: frozenset(
         {
@@ -446,8 +531,13 @@ def _from_json(value: Any) -> Any:
 
 
 def to_payload(event: Any) -> dict[str, Any]:
-    """The event's fields as JSON-ready data (standard JSON: no NaN tokens)."""
-    return {f.name: _to_json(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    """The event's fields as JSON-ready data (standard JSON: no NaN tokens). An `OPTIONAL` field
+    at its default is left out."""
+    return {
+        f.name: _to_json(getattr(event, f.name))
+        for f in dataclasses.fields(event)
+        if not (f.metadata.get("optional") and getattr(event, f.name) == f.default)
+    }
 
 
 def from_payload(event_type: str, version: int, payload: Mapping[str, Any]) -> Any:

@@ -2,7 +2,12 @@
 
 A `Goal` holds one or more objectives (`Maximize`, `Minimize`) and outcome constraints such as
 `"e_factor <= 9"`. Values are always in the Problem's units; the sign convention lives here and
-nowhere else: `Goal.utility` is larger-is-better for the first objective.
+nowhere else: `Goal.utility` is larger-is-better for the first objective, `Goal.signed` for all.
+
+With several objectives the goal is the Pareto front of the feasible outcomes, scored by its
+hypervolume: the measure of the region that the front dominates and that dominates a reference
+point. The reference point is the goal's own (`reference_point`) when the user gives one, else
+inferred from the front by `infer_reference_point`.
 """
 
 from __future__ import annotations
@@ -91,17 +96,22 @@ class Goal:
     Args:
         objectives: one or more `Maximize`/`Minimize`, on distinct metrics.
         constraints: `OutcomeConstraint`s or strings such as `"e_factor <= 9"`.
+        reference_point: with two or more objectives, the worst value of each objective that
+            still counts (the hypervolume's reference point), in Problem units, e.g.
+            `{"sty": 0, "e_factor": 10}`. None infers it from the data (`infer_reference_point`).
 
     Raises:
-        InvalidGoal: no objective, repeated metrics, or a malformed constraint.
+        InvalidGoal: no objective, repeated metrics, a malformed constraint, or a reference
+            point that does not name exactly the objectives with finite values.
     """
 
-    __slots__ = ("constraints", "objectives")
+    __slots__ = ("constraints", "objectives", "reference_point")
 
     def __init__(
         self,
         *objectives: Objective,
         constraints: Iterable[OutcomeConstraint | str] = (),
+        reference_point: Mapping[str, float] | None = None,
     ) -> None:
         if not objectives:
             raise InvalidGoal("Goal: needs at least one objective, e.g. Goal(Maximize('yield'))")
@@ -116,10 +126,16 @@ class Goal:
             c if isinstance(c, OutcomeConstraint) else OutcomeConstraint.parse(c)
             for c in constraints
         )
+        self.reference_point: dict[str, float] | None = (
+            None if reference_point is None else _check_reference_point(names, reference_point)
+        )
 
     def __repr__(self) -> str:
         objectives = ", ".join(map(repr, self.objectives))
-        return f"Goal({objectives}, constraints={[str(c) for c in self.constraints]})"
+        text = f"Goal({objectives}, constraints={[str(c) for c in self.constraints]}"
+        if self.reference_point is not None:
+            text += f", reference_point={self.reference_point}"
+        return text + ")"
 
     def __str__(self) -> str:
         text = ", ".join(
@@ -163,6 +179,39 @@ class Goal:
                 best_index, best_utility = i, self.utility(values)
         return best_index
 
+    @property
+    def multi(self) -> bool:
+        """True when the goal has two or more objectives (a Pareto front, not one best)."""
+        return len(self.objectives) > 1
+
+    def signed(self, values: Mapping[str, float]) -> tuple[float, ...]:
+        """Every objective, signed so that larger is better, in objective order."""
+        return tuple(o.sign * values[o.name] for o in self.objectives)
+
+    def signed_reference(
+        self, outcomes: Sequence[Mapping[str, float]] = ()
+    ) -> tuple[float, ...] | None:
+        """The hypervolume's reference point, signed like `signed`: the goal's own, else
+        `infer_reference_point` of the Pareto front of the feasible `outcomes` (None when no
+        outcome is feasible)."""
+        if self.reference_point is not None:
+            return self.signed(self.reference_point)
+        front = [self.signed(outcomes[i]) for i in self.pareto_indices(outcomes)]
+        return infer_reference_point(front) if front else None
+
+    def hypervolume(
+        self,
+        outcomes: Sequence[Mapping[str, float]],
+        reference: Sequence[float] | None = None,
+    ) -> float:
+        """Hypervolume of the feasible `outcomes` in Problem units (product of objective
+        units), against the signed `reference` or else `signed_reference(outcomes)`."""
+        ref = tuple(reference) if reference is not None else self.signed_reference(outcomes)
+        if ref is None:
+            return 0.0
+        points = [self.signed(v) for v in outcomes if self.is_feasible(v)]
+        return hypervolume(points, ref)
+
     def pareto_indices(self, outcomes: Sequence[Mapping[str, float]]) -> list[int]:
         """Indices of the feasible outcomes that no other feasible outcome dominates."""
         points = [
@@ -188,7 +237,7 @@ class Goal:
                 for o in self.objectives
             ],
             "constraints": [f"{c.name} {c.op} {c.bound!r}" for c in self.constraints],
-        }
+        } | ({} if self.reference_point is None else {"reference_point": self.reference_point})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Goal:
@@ -197,4 +246,96 @@ class Goal:
             if o["sense"] not in ("max", "min"):
                 raise InvalidGoal(f"objective {o['name']!r}: sense must be 'max' or 'min'")
             objectives.append(Maximize(o["name"]) if o["sense"] == "max" else Minimize(o["name"]))
-        return cls(*objectives, constraints=data.get("constraints", ()))
+        return cls(
+            *objectives,
+            constraints=data.get("constraints", ()),
+            reference_point=data.get("reference_point"),
+        )
+
+
+def _check_reference_point(names: Sequence[str], point: Mapping[str, float]) -> dict[str, float]:
+    if len(names) < 2:
+        raise InvalidGoal("Goal: a reference_point needs two or more objectives")
+    if not isinstance(point, Mapping) or sorted(point) != sorted(names):
+        got = sorted(point) if isinstance(point, Mapping) else point
+        raise InvalidGoal(f"Goal: reference_point must name each objective {names}, got {got}")
+    checked = {}
+    for name in names:
+        value = point[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidGoal(f"Goal: reference_point[{name!r}] must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise InvalidGoal(f"Goal: reference_point[{name!r}] must be finite, got {value}")
+        checked[name] = float(value)
+    return checked
+
+
+def infer_reference_point(
+    front: Sequence[Sequence[float]], *, scale: float = 0.1
+) -> tuple[float, ...]:
+    """A reference point for signed (larger-is-better) Pareto `front` points: the nadir (the
+    worst value of each objective on the front) moved back by `scale` times the front's range
+    in that objective, or by `scale * max(1, |nadir|)` where the range is zero.
+
+    The rule of BoTorch's `infer_reference_point` (scale 0.1), which follows Ishibuchi et al.,
+    "How to specify a reference point in hypervolume calculation for fair performance
+    comparison", Evol. Comput. 26(3), 2018: slightly worse than the nadir, so that the extreme
+    points of the front still add volume.
+    """
+    if not front:
+        raise ValueError("infer_reference_point: the front is empty")
+    columns = list(zip(*front, strict=True))
+    ref = []
+    for column in columns:
+        low, high = min(column), max(column)
+        span = high - low
+        ref.append(low - scale * (span if span > 0 else max(1.0, abs(low))))
+    return tuple(ref)
+
+
+def hypervolume(points: Sequence[Sequence[float]], reference: Sequence[float]) -> float:
+    """Exact hypervolume dominated by signed (larger-is-better) `points` and bounded below by
+    `reference`: the measure of `{y : reference < y <= p for some p}`.
+
+    Points that do not beat the reference in every objective add nothing. Slices along the
+    last objective and recurses (Hypervolume by Slicing Objectives, While et al., IEEE TEC
+    10(1), 2006): exact, and fast for the fronts of a campaign (hundreds of points, few
+    objectives).
+    """
+    ref = tuple(float(r) for r in reference)
+    if any(len(p) != len(ref) for p in points):
+        raise ValueError("hypervolume: every point needs one value per reference coordinate")
+    useful = [tuple(float(v) for v in p) for p in points]
+    useful = [p for p in useful if all(a > r for a, r in zip(p, ref, strict=True))]
+    return _slice_volume(useful if len(ref) <= 2 else _non_dominated(useful), ref)
+
+
+def _non_dominated(points: Sequence[tuple[float, ...]]) -> list[tuple[float, ...]]:
+    unique = sorted(set(points), reverse=True)
+    front: list[tuple[float, ...]] = []
+    for p in unique:  # lexicographically descending: no later point dominates an earlier one
+        if not any(all(a >= b for a, b in zip(q, p, strict=True)) for q in front):
+            front.append(p)
+    return front
+
+
+def _slice_volume(points: Sequence[tuple[float, ...]], ref: tuple[float, ...]) -> float:
+    if not points:
+        return 0.0
+    if len(ref) == 1:
+        return max(p[0] for p in points) - ref[0]
+    if len(ref) == 2:  # one sweep: along falling first objective the second must rise
+        volume, top = 0.0, ref[1]
+        for a, b in sorted(points, reverse=True):
+            if b > top:
+                volume += (a - ref[0]) * (b - top)
+                top = b
+        return volume
+    ordered = sorted(points, key=lambda p: p[-1], reverse=True)
+    volume = 0.0
+    for i, p in enumerate(ordered):
+        lower = ordered[i + 1][-1] if i + 1 < len(ordered) else ref[-1]
+        if p[-1] > lower:
+            section = _non_dominated([q[:-1] for q in ordered[: i + 1]])
+            volume += (p[-1] - lower) * _slice_volume(section, ref[:-1])
+    return volume

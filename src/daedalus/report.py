@@ -1,4 +1,5 @@
-"""A self-contained HTML report of one campaign: best-so-far, parameter traces, the best designs.
+"""A self-contained HTML report of one campaign: best-so-far, parameter traces, the best designs;
+with several objectives the Pareto front against the reference front, and hypervolume so far.
 
 Plots are inline SVG drawn here, so the file opens anywhere with no network and no scripts.
 """
@@ -7,8 +8,10 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from daedalus.goal import Goal, hypervolume
 from daedalus.state import Experiment, State, Status
 
 W, H, PAD = 640, 260, 48
@@ -16,9 +19,13 @@ COLOURS = {Status.RECORDED: "#1f77b4", Status.FAILED: "#d62728", Status.REJECTED
 
 
 def best_so_far(state: State) -> list[float | None]:
-    """The best feasible first-objective value after each experiment, in proposal order."""
+    """The best feasible first-objective value after each experiment, in proposal order; with
+    several objectives the hypervolume of the feasible outcomes so far, at the reference point
+    of `pareto` (None until one beats it)."""
     assert state.problem is not None
     goal = state.problem.goal
+    if goal.multi:
+        return _hypervolume_so_far(state)
     out: list[float | None] = []
     best: float | None = None
     for exp in list(state.experiments.values()):
@@ -30,6 +37,70 @@ def best_so_far(state: State) -> list[float | None]:
             if best is None or goal.primary.sign * value > goal.primary.sign * best:
                 best = value
         out.append(best)
+    return out
+
+
+def _ran(state: State) -> list[Experiment]:
+    """Experiments that were run or are running (not blocked or denied), in proposal order."""
+    skipped = (Status.BLOCKED, Status.DENIED)
+    return [e for e in list(state.experiments.values()) if e.status not in skipped]
+
+
+def _feasible_outcomes(goal: Goal, experiments: Sequence[Experiment]) -> list[Experiment]:
+    return [
+        e
+        for e in experiments
+        if e.status is Status.RECORDED and e.values is not None and goal.is_feasible(e.values)
+    ]
+
+
+def pareto(state: State) -> dict[str, Any] | None:
+    """With several objectives: the observed Pareto front (feasible, valid readings), its
+    hypervolume and the reference point used, in Problem units; None with one objective.
+
+    The reference point is the goal's own (`"rule": "goal"`) or else inferred from every
+    feasible outcome of the campaign by `Goal.signed_reference` (`"rule": "inferred"`: the
+    nadir of the front less 10 % of its range), so a campaign's hypervolume is only comparable
+    with another's at the goal's own point.
+    """
+    assert state.problem is not None
+    goal = state.problem.goal
+    if not goal.multi:
+        return None
+    feasible = _feasible_outcomes(goal, _ran(state))
+    outcomes = [e.values or {} for e in feasible]
+    ref = goal.signed_reference(outcomes)
+    front = sorted(
+        (feasible[i] for i in goal.pareto_indices(outcomes)),
+        key=lambda e: -goal.utility(e.values or {}),
+    )
+    return {
+        "front": [
+            {"id": e.id, "params": dict(e.params), "values": dict(e.values or {})} for e in front
+        ],
+        "hypervolume": 0.0 if ref is None else goal.hypervolume(outcomes, ref),
+        "reference_point": None
+        if ref is None
+        else {o.name: o.sign * r for o, r in zip(goal.objectives, ref, strict=True)},
+        "rule": "goal" if goal.reference_point is not None else "inferred",
+    }
+
+
+def _hypervolume_so_far(state: State) -> list[float | None]:
+    assert state.problem is not None
+    goal = state.problem.goal
+    summary = pareto(state)
+    point: Mapping[str, float] | None = None if summary is None else summary["reference_point"]
+    ref = None if point is None else goal.signed(point)
+    out: list[float | None] = []
+    seen: list[tuple[float, ...]] = []
+    volume: float | None = None
+    for exp in _ran(state):
+        if ref is not None and _feasible_outcomes(goal, [exp]):
+            seen.append(goal.signed(exp.values or {}))
+            grown = hypervolume(seen, ref)
+            volume = grown if grown > 0 else volume
+        out.append(volume)
     return out
 
 
@@ -110,6 +181,46 @@ def _fmt(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def inside(goal: Goal, values: Mapping[str, float], point: Mapping[str, float] | None) -> bool:
+    """True when `values` is no worse than the reference `point` in any objective (always
+    True without a point)."""
+    return point is None or all(
+        o.sign * (values[o.name] - point[o.name]) >= 0 for o in goal.objectives
+    )
+
+
+def _front_plot(state: State, summary: Mapping[str, Any]) -> str:
+    """The first two objectives: the feasible outcomes inside the reference point's box (grey),
+    the observed front (blue) and the problem's reference front (green) where one is known."""
+    assert state.problem is not None
+    problem, goal = state.problem, state.problem.goal
+    x_name, y_name = goal.objectives[0].name, goal.objectives[1].name
+    feasible = _feasible_outcomes(goal, _ran(state))
+    point = summary["reference_point"]
+    points = [
+        ((e.values or {})[x_name], (e.values or {})[y_name], "#bbbbbb")
+        for e in feasible
+        if inside(goal, e.values or {}, point)
+    ]
+    points += [(p["values"][x_name], p["values"][y_name], "#1f77b4") for p in summary["front"]]
+    known = problem.reference.front if problem.reference is not None else ()
+    points += [(p[x_name], p[y_name], "#2ca02c") for p in known if x_name in p and y_name in p]
+    title = f"{y_name} against {x_name}: observed front (blue)"
+    title += ", reference front (green)" if known else ""
+    return svg_plot(title, points, line=False, x_label=x_name)
+
+
+def _front_summary(summary: Mapping[str, Any] | None) -> str:
+    if summary is None:
+        return ""
+    point = html.escape(str(summary["reference_point"]))
+    return (
+        f"<p>{len(summary['front'])} designs on the observed front; hypervolume "
+        f"{summary['hypervolume']:.6g} at reference point {point} "
+        f"({html.escape(summary['rule'])}).</p>"
+    )
+
+
 def render_html(state: State, *, top: int = 10) -> str:
     """The report as one HTML document."""
     assert state.problem is not None
@@ -125,7 +236,14 @@ def render_html(state: State, *, top: int = 10) -> str:
     ref = problem.reference.value if problem.reference else None
     label = f"experiment (1..{len(ran)})"
     title = f"best feasible {goal.primary.name} so far"
+    summary_mo = pareto(state)
+    if summary_mo is not None:
+        point = summary_mo["reference_point"]
+        title = f"hypervolume so far (reference point {point}, {summary_mo['rule']})"
+        ref = ref if goal.reference_point is not None else None
     plots = [svg_plot(title, curve, line=True, reference=ref, x_label=label)]
+    if summary_mo is not None:
+        plots.insert(0, _front_plot(state, summary_mo))
     for name in problem.space.names:
         pts = [
             (float(i + 1), float(e.params[name]), COLOURS.get(e.status, "#7f7f7f"))
@@ -138,6 +256,10 @@ def render_html(state: State, *, top: int = 10) -> str:
     recorded = [e for e in ran if e.status is Status.RECORDED and e.values is not None]
     feasible = [e for e in recorded if goal.is_feasible(e.values or {})]
     feasible.sort(key=lambda e: -goal.utility(e.values or {}))
+    if summary_mo is not None:
+        on_front = {p["id"] for p in summary_mo["front"]}
+        feasible = [e for e in feasible if e.id in on_front]
+        top = len(feasible)
     names, metrics = problem.space.names, goal.metrics
     head = ["id", "status", *names, *metrics, "cause"]
     table = (
@@ -162,5 +284,6 @@ def render_html(state: State, *, top: int = 10) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>daedalus: "
         f"{html.escape(state.name)}</title><style>{style}</style></head><body>"
         f"<h1>Campaign {html.escape(state.name)}</h1>{summary}"
-        f"<h2>Best designs</h2>{table}<h2>Progress</h2>{''.join(plots)}</body></html>"
+        f"<h2>{'Pareto front' if summary_mo else 'Best designs'}</h2>{table}"
+        f"{_front_summary(summary_mo)}<h2>Progress</h2>{''.join(plots)}</body></html>"
     )

@@ -6,6 +6,7 @@ proposed -> accepted ------------------------------> intended -> dispatched -> r
          |                     \-> denied                                   \-> unknown
          \-> blocked                                                         \-> (retry) accepted
 recorded -> rejected (the analyst found the reading invalid)
+recorded -> suspected (outlier test) -> resolved: kept, or rejected (its repeat disagreed)
 ```
 
 `apply(state, event)` returns a new state and never mutates its input. `replay(events)` folds a
@@ -86,6 +87,8 @@ class Experiment:
     approval_expires_at: float | None = None
     proposed_at: float = 0.0
     finished_at: float | None = None
+    control: bool = False  # a run of the campaign's control design (drift watch)
+    repeat_of: str | None = None  # a re-measurement of this experiment's suspect reading
 
     @property
     def design_hash(self) -> str:
@@ -106,6 +109,9 @@ class Experiment:
             "proposed_at": self.proposed_at,
             "finished_at": self.finished_at,
             "approval": self.approval,
+            # Only when set, so states of journals without controls hash as they always did.
+            **({"control": True} if self.control else {}),
+            **({"repeat_of": self.repeat_of} if self.repeat_of is not None else {}),
         }
 
 
@@ -126,6 +132,11 @@ class State:
     token: int = 0
     refusals: int = 0
     notes: list[str] = field(default_factory=list)
+    drifts: list[ev.DriftDetected] = field(default_factory=list)  # in journal order
+    # Outlier watch: suspect readings and their verdicts, by experiment id, in journal order.
+    suspects: dict[str, ev.OutlierSuspected] = field(default_factory=dict)
+    resolved: dict[str, ev.OutlierResolved] = field(default_factory=dict)
+    last_recorded: str | None = None  # the experiment whose reading was journaled last
 
     # -- queries --------------------------------------------------------------------------------
 
@@ -173,6 +184,17 @@ class State:
             "intents": {e.id: e.intents for e in self.experiments.values() if e.intents},
             "refusals": self.refusals,
             "notes": list(self.notes),
+            **({"drifts": [ev.to_payload(d) for d in self.drifts]} if self.drifts else {}),
+            **(
+                {"suspects": [ev.to_payload(e) for e in self.suspects.values()]}
+                if self.suspects
+                else {}
+            ),
+            **(
+                {"resolved": [ev.to_payload(e) for e in self.resolved.values()]}
+                if self.resolved
+                else {}
+            ),
         }
 
     def digest(self) -> str:
@@ -212,6 +234,8 @@ def _experiment_event(state: State, event: Any, at: float) -> None:
                 proposer=event.proposer,
                 decision=event.decision,
                 proposed_at=at,
+                control=event.control,
+                repeat_of=event.repeat_of,
             )
             state.decisions = max(state.decisions, event.decision + 1)
         case ev.ProposalReviewed():
@@ -274,6 +298,7 @@ def _experiment_event(state: State, event: Any, at: float) -> None:
                 duration_s=event.duration_s,
                 finished_at=at,
             )
+            state.last_recorded = eid
         case ev.ObservationRejected():
             _update(
                 state,
@@ -310,6 +335,12 @@ def _experiment_event(state: State, event: Any, at: float) -> None:
                 )
         case ev.OutcomeUnknown():
             _update(state, eid, event, status=Status.UNKNOWN, reason=event.reason)
+        case ev.OutlierSuspected():
+            _update(state, eid, event)
+            state.suspects[eid] = event
+        case ev.OutlierResolved():
+            _update(state, eid, event)
+            state.resolved[eid] = event
         case ev.Reconciled() | ev.NoteWritten() | ev.ApprovalDenied() | ev.OutcomeResolved():
             pass
         case _:
@@ -332,6 +363,8 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     ev.OutcomeUnknown.type: IN_FLIGHT,
     ev.ObservationRejected.type: frozenset({Status.RECORDED}),
     ev.OutcomeResolved.type: frozenset({Status.UNKNOWN}),
+    ev.OutlierSuspected.type: frozenset({Status.RECORDED}),
+    ev.OutlierResolved.type: frozenset({Status.RECORDED}),
 }
 # Events that start new work or end the campaign: refused once it is no longer active.
 NEEDS_ACTIVE = frozenset(
@@ -354,6 +387,9 @@ def check(state: State, events: Iterable[Any]) -> None:
     scratch.experiments = {k: state.experiments[k] for k in touched if k in state.experiments}
     scratch.paused_machines = dict(state.paused_machines)
     scratch.notes = []
+    scratch.drifts = []
+    scratch.suspects = dict(state.suspects)
+    scratch.resolved = dict(state.resolved)
     for event in events:
         reason = _refusal(scratch, event)
         if reason is not None:
@@ -409,6 +445,8 @@ def _campaign_event(state: State, event: Any) -> None:
             state.refusals += 1
         case ev.NoteWritten():
             state.notes.append(event.text)
+        case ev.DriftDetected():
+            state.drifts.append(event)
         case _:
             pass  # recovery markers and model summaries change no state
 
@@ -464,4 +502,7 @@ def _copy(state: State) -> State:
     new.experiments = dict(state.experiments)
     new.paused_machines = dict(state.paused_machines)
     new.notes = list(state.notes)
+    new.drifts = list(state.drifts)
+    new.suspects = dict(state.suspects)
+    new.resolved = dict(state.resolved)
     return new

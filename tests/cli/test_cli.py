@@ -115,6 +115,44 @@ def test_run_show_verify_report(tmp_path: Path) -> None:
     assert out.read_text().count("<svg") == 3  # best-so-far and one trace per parameter
 
 
+def test_show_and_report_a_pareto_front(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    path = tmp_path / "bc.toml"
+    path.write_text(
+        "simulator = 'branin_currin'\nname = 'bc'\n"
+        "[campaign]\nbudget = 8\nseed = 2\nproposer = 'sobol'\n[machines]\ncount = 2\n"
+        "[goal]\nreference_point = { branin = 300, currin = 14 }\n"
+    )
+    done = cli("run", str(path), "--journal", str(journal))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(cli("show", "bc", "--journal", str(journal), "--json").stdout)
+    front = data["pareto"]
+    assert front["reference_point"] == {"branin": 300.0, "currin": 14.0}
+    assert front["rule"] == "goal" and front["hypervolume"] > 0
+    values = [e["values"] for e in data["experiments"]]
+    ids = {p["id"] for p in front["front"]}
+    for e in data["experiments"]:  # on the front exactly when nothing dominates it
+        dominated = any(
+            v["branin"] <= e["values"]["branin"]
+            and v["currin"] <= e["values"]["currin"]
+            and v != e["values"]
+            for v in values
+        )
+        assert (e["id"] in ids) != dominated
+    from daedalus.goal import hypervolume
+
+    inside = [(-v["branin"], -v["currin"]) for v in values]
+    assert front["hypervolume"] == pytest.approx(hypervolume(inside, (-300.0, -14.0)))
+    text = cli("show", "bc", "--journal", str(journal)).stdout
+    assert "Pareto front" in text and "hypervolume" in text
+    out = tmp_path / "r.html"
+    assert cli("report", "bc", "--journal", str(journal), "--out", str(out)).returncode == 0
+    page = out.read_text()
+    # The front against the reference front, hypervolume so far, one trace per parameter.
+    assert page.count("<svg") == 4 and "reference front (green)" in page
+    assert "<h2>Pareto front</h2>" in page
+
+
 def test_verify_names_the_seq_of_a_broken_record(tmp_path: Path) -> None:
     journal = tmp_path / "j.db"
     cli(
@@ -166,6 +204,10 @@ BAD_FILES = {
         "outcome constraint",
     ),
     "bad_proposer": ("simulator = 'snar'\n[campaign]\nproposer = 'oracle'\n", "oracle"),
+    "bad_reference_point": (
+        "simulator = 'snar_pareto'\n[goal]\nreference_point = { sty = 0 }\n",
+        "reference_point must name each objective",
+    ),
 }
 
 

@@ -31,6 +31,7 @@ SAMPLES: dict[str, Any] = {
             decision=0,
             seed=7,
             proposer_s=0.25,
+            control=True,
         ),
         ev.NoteWritten(text="hello", experiment_id="e0001"),
         ev.ProposalReviewed(
@@ -53,6 +54,32 @@ SAMPLES: dict[str, Any] = {
         ev.Reconciled(experiment_id="e0001", machine="m1", finding="not_started"),
         ev.ModelTrained(n_observations=4, summary={"lengthscale": [0.1, 0.2], "ok": True}),
         ev.ObservationRejected(experiment_id="e0001", reason="NaN"),
+        ev.DriftDetected(
+            metric="yield_frac",
+            test="self-starting CUSUM",
+            control_ids=["e0001", "e0007"],
+            readings=[0.5, 0.4],
+            statistic=5.5,
+            threshold=5.0,
+            direction="down",
+            change_point_id="e0007",
+            shift=-0.1,
+            relative_shift=-0.2,
+        ),
+        ev.OutlierSuspected(
+            experiment_id="e0001",
+            metric="yield_frac",
+            test="leave-one-out GP residual",
+            value=0.9,
+            prediction=0.5,
+            sd=0.05,
+            score=8.0,
+            threshold=4.0,
+            remeasure=True,
+        ),
+        ev.OutlierResolved(
+            experiment_id="e0001", ruling="rejected", reason="repeat disagrees", repeat_id="e0002"
+        ),
         ev.CampaignCompleted(reason="budget spent", best_experiment_id="e0001"),
         ev.ApprovalGranted(experiment_id="e0001", design_hash="ab", by="ada"),
         ev.ApprovalDenied(experiment_id="e0001", design_hash="ab", by="ada", reason="too hot"),
@@ -218,3 +245,12 @@ def test_mapping_that_looks_like_a_float_marker_round_trips_or_is_refused(inner:
     except ValueError:
         return  # refusing to store an ambiguous mapping is a fine answer
     assert ev.from_payload(event.type, event.version, payload) == event
+
+
+def test_an_optional_field_at_its_default_is_not_written() -> None:
+    plain = ev.DesignProposed(experiment_id="e1", params={}, proposer="p", decision=0, seed=1)
+    assert "control" not in ev.to_payload(plain)  # stored exactly as before the field existed
+    assert ev.from_payload(plain.type, plain.version, ev.to_payload(plain)).control is False
+    marked = dataclasses.replace(plain, control=True)
+    assert ev.to_payload(marked)["control"] is True
+    assert _round_trip(marked).control is True

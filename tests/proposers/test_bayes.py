@@ -197,3 +197,25 @@ def test_missing_metric_is_a_clear_error() -> None:
 def test_rejects_bad_options(options: dict[str, object]) -> None:
     with pytest.raises(InvalidCampaign, match="BayesProposer"):
         BayesProposer(**options)  # type: ignore[arg-type]
+
+
+def test_with_trial_times_the_model_proposes_for_now() -> None:
+    """A response whose optimum walks from x = 0.2 to x = 0.8 over the campaign: told when each
+    reading was taken, the proposer models time and proposes near where the optimum is now."""
+    space = Space([Real("x", 0.0, 1.0)])
+    goal = Goal(Maximize("y"))
+    designs = SobolProposer().propose(space, goal, History(), n=24, seed=5)
+    trials, times = [], {}
+    for i, design in enumerate(designs):
+        t = 10.0 * i / (len(designs) - 1)
+        x = float(design["x"])
+        trials.append(Trial(f"e{i:03d}", design, {"y": -((x - (0.2 + 0.06 * t)) ** 2)}))
+        times[f"e{i:03d}"] = t
+    timed = History(trials=trials, n_proposed=24, extra={"times": times, "now": 10.0})
+    (now,) = BayesProposer().propose(space, goal, timed, n=1, seed=3)
+    assert abs(float(now["x"]) - 0.8) < 0.1
+    # The same readings without times mix every stage of the drift.
+    (blind,) = BayesProposer().propose(
+        space, goal, History(trials=trials, n_proposed=24), n=1, seed=3
+    )
+    assert abs(float(blind["x"]) - 0.8) > abs(float(now["x"]) - 0.8)

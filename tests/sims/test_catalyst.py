@@ -354,3 +354,38 @@ def test_invalid_designs_are_refused(params: dict[str, object]) -> None:
 def test_invalid_options_are_refused(options: dict[str, object]) -> None:
     with pytest.raises(InvalidCampaign, match="CatalystScreening"):
         CatalystScreening(**options)  # type: ignore[arg-type]
+
+
+# -- deactivation (our model) --------------------------------------------------------------------
+
+
+def test_activity_decreases_monotonically_after_the_onset() -> None:
+    sim = CatalystScreening(deactivation_per_h=0.1, deactivation_onset_h=2.0)
+    hours = np.linspace(0.0, 30.0, 61)
+    activity = [sim.activity(h * 3600.0) for h in hours]
+    assert all(a == 1.0 for a, h in zip(activity, hours, strict=True) if h <= 2.0)
+    assert all(b < a for a, b in itertools.pairwise(activity[4:]))
+    assert activity[-1] == pytest.approx(math.exp(-0.1 * 28.0))
+
+
+def test_zero_deactivation_reproduces_the_outputs_exactly() -> None:
+    plain = CatalystScreening()
+    off = CatalystScreening(deactivation_per_h=0.0, deactivation_onset_h=3.0)
+    assert not off.clocked and CatalystScreening(deactivation_per_h=0.1).clocked
+    for seed, params in enumerate(COARSE[::37]):
+        assert off.evaluate(params, seed=seed, at_s=1e6) == plain.evaluate(params, seed=seed)
+
+
+def test_deactivation_lowers_the_yield_of_the_same_run_later() -> None:
+    sim = CatalystScreening(deactivation_per_h=0.2, noise=0.0, failures=False)
+    params = design("C4", 1.0, 300.0, 70.0)
+    yields = [sim.evaluate(params, seed=1, at_s=h * 3600.0) for h in (0.0, 2.0, 8.0)]
+    values = [y.values["yield_frac"] for y in yields if isinstance(y, Outcome)]
+    assert values[0] > values[1] > values[2]
+    assert values[0] == pytest.approx(yield_of(params))
+
+
+@pytest.mark.parametrize("option", ["deactivation_per_h", "deactivation_onset_h"])
+def test_bad_deactivation_options_are_refused(option: str) -> None:
+    with pytest.raises(InvalidCampaign, match=option):
+        CatalystScreening(**{option: -1.0})  # type: ignore[arg-type]

@@ -46,7 +46,14 @@ def test_options_reach_the_simulator() -> None:
     assert isinstance(sim, SnarReactor)
     assert (sim.noise, sim.failures) == (0.0, False)
     assert isinstance(get_simulator("branin", noise_sd=0.5), Branin)
-    assert SIMULATORS["snar"].options == ("noise", "failures", "fault_rate", "analysis_time_s")
+    assert SIMULATORS["snar"].options == (
+        "noise",
+        "failures",
+        "fault_rate",
+        "analysis_time_s",
+        "sensor_offset_m_per_h",
+        "outlier_rate",
+    )
 
 
 def test_unknown_name_is_refused_with_the_known_names() -> None:

@@ -260,3 +260,28 @@ def test_invalid_designs_are_refused(params: dict[str, float]) -> None:
 def test_invalid_options_are_refused(options: dict[str, object]) -> None:
     with pytest.raises(InvalidCampaign):
         SnarReactor(**options)  # type: ignore[arg-type]
+
+
+# -- sensor offset (our model) -------------------------------------------------------------------
+
+
+def test_zero_sensor_offset_reproduces_the_outputs_exactly() -> None:
+    plain = SnarReactor()
+    off = SnarReactor(sensor_offset_m_per_h=0.0)
+    assert not off.clocked and SnarReactor(sensor_offset_m_per_h=0.01).clocked
+    for seed in range(10):
+        params = design(0.5 + 0.15 * seed, 1.0 + 0.4 * seed, 0.1 + 0.04 * seed, 30.0 + 9 * seed)
+        assert off.evaluate(params, seed=seed, at_s=1e6) == plain.evaluate(params, seed=seed)
+
+
+def test_sensor_offset_grows_with_campaign_time_and_leaves_the_process_alone() -> None:
+    sim = SnarReactor(sensor_offset_m_per_h=0.005, noise=0.0, failures=False)
+    params = design(1.0, 2.0, 0.3, 80.0)
+    readings = [sim.evaluate(params, seed=1, at_s=h * 3600.0) for h in (0.0, 1.0, 4.0)]
+    sty = [r.values["sty"] for r in readings if isinstance(r, Outcome)]
+    assert sty[0] < sty[1] < sty[2]
+    assert sty[0] == pytest.approx(
+        SnarReactor(noise=0.0, failures=False).evaluate(params, seed=1).values["sty"]
+    )  # type: ignore[union-attr]
+    with pytest.raises(InvalidCampaign, match="sensor_offset_m_per_h"):
+        SnarReactor(sensor_offset_m_per_h=2.0)

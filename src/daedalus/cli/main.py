@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import sys
@@ -101,6 +102,8 @@ def _cell(value: object) -> str:
 
 
 def _summary(campaign: Any, result: Any, journal: Path) -> None:
+    from daedalus.report import pareto
+
     state: State = result.state
     assert state.problem is not None
     goal = state.problem.goal
@@ -127,7 +130,16 @@ def _summary(campaign: Any, result: Any, journal: Path) -> None:
     failed = sum(1 for e in state.experiments.values() if e.status is Status.FAILED)
     out.print(f"run ended: {result.stopped}; {len(state.experiments)} designs, {failed} failed")
     ref = state.problem.reference
-    if ref is not None and recorded:
+    front = pareto(state)
+    if front is not None:
+        share = ""
+        if ref is not None and goal.reference_point is not None and ref.value > 0:
+            share = f" = {100 * front['hypervolume'] / ref.value:.1f}% of the reference front's"
+        out.print(
+            f"Pareto front: {len(front['front'])} designs, hypervolume "
+            f"{front['hypervolume']:.5g}{share} (as measured)"
+        )
+    elif ref is not None and recorded:
         best = (recorded[0].values or {})[goal.primary.name]
         if goal.primary.sign > 0 and ref.value > 0:
             share = (
@@ -288,7 +300,10 @@ def run(
     name: Annotated[
         str | None, typer.Option(help="Campaign name (default: from file or simulator).")
     ] = None,
-    proposer: Annotated[str | None, typer.Option(help="bayes or sobol.")] = None,
+    proposer: Annotated[
+        str | None,
+        typer.Option(help="bayes (default) or sobol; with the peers extra also a peer (ax, ...)."),
+    ] = None,
     pace: Annotated[
         float | None,
         typer.Option(help="Campaign seconds per real second (default: as fast as possible)."),
@@ -315,9 +330,7 @@ def run(
             if value is not None:
                 options[key] = value
         count = machines if machines is not None else spec.count
-        spec = CampaignSpec(
-            spec.name, spec.simulator, options, count, spec.sim_options, spec.constraints
-        )
+        spec = dataclasses.replace(spec, options=options, count=count)
         fleet, clock = spec.machines(), _clock(pace)  # refuse bad flags before writing
         store, _ = open_journal(journal)
         try:
@@ -356,6 +369,8 @@ def resume(
 
 
 def _show_json(state: State) -> dict[str, Any]:
+    from daedalus.report import pareto
+
     best = state.best() if state.problem else None
     return {
         "name": state.name,
@@ -364,6 +379,7 @@ def _show_json(state: State) -> dict[str, Any]:
         "budget": {"total": state.budget, "spent": state.spent, "finished": state.finished},
         "goal": None if state.problem is None else state.problem.goal.to_dict(),
         "best": None if best is None else best.to_dict(),
+        "pareto": None if state.problem is None else pareto(state),
         "experiments": [e.to_dict() for e in list(state.experiments.values())],
         "paused_machines": state.paused_machines,
         "seq": state.seq,
@@ -376,7 +392,8 @@ def show(
     journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a campaign's experiments, its best feasible design and its budget."""
+    """Show a campaign's experiments, its best feasible design (with several objectives: its
+    Pareto front and hypervolume) and its budget."""
     from daedalus.runtime.campaign import Campaign
 
     with friendly(), Campaign.open(name, journal=journal) as campaign:
@@ -407,7 +424,15 @@ def show(
         out.print(table)
         b = data["budget"]
         out.print(f"budget: {b['spent']}/{b['total']} spent, {b['finished']} finished")
-        if data["best"]:
+        front = data["pareto"]
+        if front is not None:
+            ids = ", ".join(p["id"] for p in front["front"]) or "none yet"
+            out.print(f"Pareto front ({len(front['front'])}): {ids}")
+            out.print(
+                f"hypervolume: {front['hypervolume']:.6g} at reference point "
+                f"{front['reference_point']} ({front['rule']})"
+            )
+        elif data["best"]:
             out.print(f"best: {data['best']['id']} {data['best']['values']}")
 
 
@@ -569,10 +594,14 @@ def report(
 @app.command()
 def bench(
     problem: Annotated[
-        str, typer.Argument(help="snar, branin or hartmann6 (any built-in simulator).")
+        str, typer.Argument(help="Any built-in simulator (`daedalus sims` lists them).")
     ],
     proposer: Annotated[
-        list[str] | None, typer.Option(help="Proposer to score; repeat for several.")
+        list[str] | None,
+        typer.Option(
+            help="Proposer to score (bayes, sobol, or with the peers extra ax, optuna-tpe, "
+            "optuna-gp, baybe, random); repeat for several."
+        ),
     ] = None,
     seeds: Annotated[int, typer.Option(help="Runs per proposer (seeds 0..N-1).")] = 10,
     budget: Annotated[int, typer.Option(help="Experiments per run.")] = 30,
@@ -581,12 +610,13 @@ def bench(
         Path | None, typer.Option("--out", help="JSON file for the run records.")
     ] = None,
 ) -> None:
-    """Score proposers on a problem: best value after each experiment, regret, failures, time."""
+    """Score proposers on a problem: best value after each experiment (with several objectives,
+    the hypervolume), regret, failures, time."""
     from daedalus.bench import run_bench, summarise
     from daedalus.sims.registry import get_simulator
 
     with friendly():
-        get_simulator(problem)
+        multi = get_simulator(problem).problem.goal.multi
         proposers = proposer or ["bayes", "sobol"]
         if seeds < 1 or budget < 1 or batch < 1:
             raise InvalidCampaign("--seeds, --budget and --batch must be >= 1")
@@ -613,7 +643,8 @@ def bench(
         table = Table(
             title=f"{problem}: budget {budget}, batch {batch}, {seeds} seeds (median [q1, q3])"
         )
-        for col in ("proposer", "final best", "regret", "failed", "mean proposer s/batch"):
+        best = "final hypervolume" if multi else "final best"
+        for col in ("proposer", best, "regret", "failed", "mean proposer s/batch"):
             table.add_column(col, justify="right")
 
         def q(v: Any) -> str:

@@ -92,7 +92,17 @@ def build_settings(problem: Problem, **options: Any) -> dict[str, Any]:
     envelope.check_space(problem.space)
     make_proposer(options["proposer"], **dict(options.get("proposer_options") or {}))
     ranges = {k: [v[0], v[1]] for k, v in dict(options.get("ranges") or {}).items()}
-    return {
+    control = options.get("control")
+    if control is not None:
+        control = planner.check_control(problem, control)
+        blocked = safety.violations(envelope, problem.space, control["design"])
+        if blocked:
+            raise InvalidCampaign(
+                f"control.design may not run: {'; '.join(blocked)}; pick a design inside the "
+                "safety envelope"
+            )
+    outliers = analyst.check_outliers(options.get("outliers", True))
+    settings = {
         **{k: options[k] for k in ("seed", "budget", "batch", "proposer", "retries")},
         "proposer_options": dict(options.get("proposer_options") or {}),
         "timeout_s": timeout_s,
@@ -102,6 +112,11 @@ def build_settings(problem: Problem, **options: Any) -> dict[str, Any]:
         "ranges": ranges,
         "machines": dict(options.get("machines") or {}),
     }
+    if control is not None:  # only when set: settings without controls are journaled as before
+        settings["control"] = control
+    if outliers is not None:  # off: journaled as settings were before the outlier test existed
+        settings["outliers"] = outliers
+    return settings
 
 
 class Campaign:
@@ -138,8 +153,18 @@ class Campaign:
         target: float | None = None,
         ranges: Mapping[str, Sequence[float | None]] | None = None,
         machines: Mapping[str, Any] | None = None,
+        control: Mapping[str, Any] | None = None,
+        outliers: Mapping[str, Any] | bool = True,
     ) -> Campaign:
         """Start a new campaign in `journal` (a `Journal`, or a path to a SQLite file).
+
+        `control` re-runs a fixed design to watch for drift: `{"design": {...}, "every": 5}`,
+        plus optional `metric`, `threshold` and `strategy` (see `agents.planner.check_control`).
+        Controls count against the budget.
+
+        `outliers` tests each new reading for gross errors and re-measures a suspect once
+        (repeats count against the budget): `True` (the default), `False`, or
+        `{"remeasure": bool, "threshold": 4.0}` (see `agents.analyst.check_outliers`).
 
         Raises:
             InvalidCampaign: bad settings, or a campaign of that name already exists.
@@ -162,6 +187,8 @@ class Campaign:
             target=target,
             ranges=ranges,
             machines=machines,
+            control=control,
+            outliers=outliers,
         )
         store, owns = open_journal(journal)
         created = CampaignCreated(name=name, problem=problem.to_dict(), settings=settings)
@@ -278,6 +305,7 @@ class Campaign:
             return []
         if status is not CampaignStatus.ACTIVE:
             raise InvalidCampaign(f"campaign {self.name!r} is {status}; nothing can be asked")
+        writer.emit(ANALYST, analyst.outliers(writer.state))  # told, then a crash
         for exp in writer.state.with_status(Status.PROPOSED):  # proposed, then a crash
             self._review(writer, exp.id, exp.params)
         out: list[str] = []
@@ -374,6 +402,9 @@ class Campaign:
             ],
         )
         writer.emit(ANALYST, analyst.validate(writer.state, exp.id))
+        if exp.control:
+            writer.emit(ANALYST, analyst.drift(writer.state))
+        writer.emit(ANALYST, analyst.outliers(writer.state))
         self._maybe_complete(writer)
         return writer.state.experiments[exp.id]
 
@@ -399,6 +430,7 @@ class Campaign:
                 )
             ],
         )
+        writer.emit(ANALYST, analyst.verdicts(writer.state))  # a repeat that failed
         self._maybe_complete(writer)
         return writer.state.experiments[exp.id]
 

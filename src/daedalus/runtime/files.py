@@ -19,6 +19,7 @@ options = { noise = 0.01 }    # passed to the simulator
 
 [goal]
 constraints = ["e_factor <= 9"]   # replaces the simulator's outcome constraints
+# reference_point = { sty = 0, e_factor = 10 }   # several objectives: the hypervolume's
 
 [safety]
 limits = { temperature_c = [30, 110] }
@@ -28,6 +29,16 @@ max_concurrent = 1
 
 [ranges]                      # physical ranges; readings outside are rejected
 sty = [0, 20000]
+
+[control]                     # re-run a fixed design to watch for drift (counts as budget)
+design = { temperature_c = 80, residence_time_min = 1, concentration_m = 0.3, equivalents = 2 }
+every = 5                     # other experiments between two controls
+strategy = "ratio"            # after drift: "ratio", "shift", "drop" or "ignore"
+
+[outliers]                    # on by default; a suspect reading is re-measured once
+remeasure = true              # false: flag and keep, never repeat
+threshold = 4.0               # robust score above which a reading is suspect
+# enabled = false             # turn the test off
 ```
 """
 
@@ -56,6 +67,8 @@ TOP = {
     "goal": dict,
     "safety": dict,
     "ranges": dict,
+    "control": dict,
+    "outliers": dict,
 }
 CAMPAIGN = {
     "budget": int,
@@ -80,12 +93,20 @@ class CampaignSpec:
     count: int = 1
     sim_options: dict[str, Any] = field(default_factory=dict)
     constraints: list[str] | None = None
+    reference_point: dict[str, float] | None = None
 
     def problem(self) -> Problem:
         sim = get_simulator(self.simulator, **self.sim_options)
         problem: Problem = sim.problem
-        if self.constraints is not None:
-            goal = Goal(*problem.goal.objectives, constraints=self.constraints)
+        if self.constraints is not None or self.reference_point is not None:
+            old = problem.goal
+            goal = Goal(
+                *old.objectives,
+                constraints=old.constraints if self.constraints is None else self.constraints,
+                reference_point=old.reference_point
+                if self.reference_point is None
+                else self.reference_point,
+            )
             problem = dataclasses.replace(problem, goal=goal)
         return problem
 
@@ -157,7 +178,7 @@ def _spec(data: Mapping[str, Any]) -> CampaignSpec:
     machines = dict(data.get("machines", {}))
     _check_keys("[machines]", machines, MACHINES)
     goal = dict(data.get("goal", {}))
-    _check_keys("[goal]", goal, {"constraints": list})
+    _check_keys("[goal]", goal, {"constraints": list, "reference_point": dict})
     ranges = dict(data.get("ranges", {}))
     for key, pair in ranges.items():
         if not (isinstance(pair, list) and len(pair) == 2):
@@ -167,6 +188,10 @@ def _spec(data: Mapping[str, Any]) -> CampaignSpec:
         options["safety"] = data["safety"]
     if ranges:
         options["ranges"] = ranges
+    if "control" in data:
+        options["control"] = data["control"]
+    if "outliers" in data:
+        options["outliers"] = data["outliers"]
     spec = CampaignSpec(
         name=data.get("name"),
         simulator=data["simulator"],
@@ -174,6 +199,7 @@ def _spec(data: Mapping[str, Any]) -> CampaignSpec:
         count=machines.get("count", 1),
         sim_options=dict(machines.get("options", {})),
         constraints=[str(c) for c in goal["constraints"]] if "constraints" in goal else None,
+        reference_point=goal.get("reference_point"),
     )
     if spec.count < 1:
         raise InvalidCampaign(f"[machines].count: expected an integer >= 1, got {spec.count}")

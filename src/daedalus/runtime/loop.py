@@ -180,6 +180,8 @@ class Runtime:
     async def _recover(self) -> None:
         for eid in [e.id for e in self.state.with_status(Status.RECORDED)]:
             self._emit(ANALYST, analyst.validate(self.state, eid))
+        self._emit(ANALYST, analyst.drift(self.state))  # a control recorded, then the crash
+        self._emit(ANALYST, analyst.outliers(self.state))  # a reading recorded, then the crash
         for exp in self.state.with_status(Status.PROPOSED):  # proposed, then the crash
             self._review(exp.id, exp.params)
         in_flight = list(self.state.with_status(Status.INTENDED, Status.DISPATCHED))
@@ -236,6 +238,7 @@ class Runtime:
             if state.status is not CampaignStatus.ACTIVE:
                 return str(state.status)
             self._expire_approvals()
+            self._emit(ANALYST, analyst.verdicts(self.state))  # repeats that failed or were blocked
             done = analyst.stop(self.state)
             if done is not None:
                 self._emit(ANALYST, [done])
@@ -482,6 +485,9 @@ class Runtime:
         if isinstance(answer, Outcome):
             self._emit(OPERATOR, [operator.on_outcome(exp, answer)])
             self._emit(ANALYST, analyst.validate(self.state, exp.id))
+            if exp.control:
+                self._emit(ANALYST, analyst.drift(self.state))
+            self._emit(ANALYST, analyst.outliers(self.state))
             return
         failed = operator.on_failure(exp, answer, retries=int(self._settings("retries", 2)))
         self._emit(OPERATOR, [failed])

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from daedalus.errors import InvalidCampaign
 from daedalus.machines.base import Evaluation, Finding, Job, NotStarted, Running, Status
 from daedalus.problem import Problem, Reference
@@ -27,6 +29,20 @@ class Simulator(Protocol):
 
     def evaluate(self, params: Mapping[str, Value], *, seed: int) -> Evaluation:
         """Run one simulated experiment. Same params and seed, same result."""
+        ...
+
+
+@runtime_checkable
+class ClockedSimulator(Protocol):
+    """A simulator whose process drifts with campaign time (catalyst deactivation, a sensor
+    offset). `clocked` is True when a drift option is on; only then does `SimulatedMachine`
+    pass `at_s`, the campaign time in seconds at which the experiment starts."""
+
+    problem: Problem
+    clocked: bool
+
+    def evaluate(self, params: Mapping[str, Value], *, seed: int, at_s: float = 0.0) -> Evaluation:
+        """Run one simulated experiment started at campaign time `at_s`."""
         ...
 
 
@@ -47,7 +63,14 @@ class SimulatedMachine:
     def _evaluate(self, job: Job) -> Evaluation:
         key = (job.experiment_id, job.attempt)
         if key not in self._cache:
-            self._cache[key] = self.simulator.evaluate(job.params, seed=job.seed)
+            if isinstance(self.simulator, ClockedSimulator) and self.simulator.clocked:
+                # Drift follows campaign time; the start time is journaled with the dispatch,
+                # so a reconcile after a crash sees the same moment and gets the same answer.
+                self._cache[key] = self.simulator.evaluate(
+                    job.params, seed=job.seed, at_s=job.started_at
+                )
+            else:
+                self._cache[key] = self.simulator.evaluate(job.params, seed=job.seed)
         return self._cache[key]
 
     async def start(self, job: Job) -> None:
@@ -78,12 +101,14 @@ def read_fixture(filename: str) -> dict[str, Any]:
 
 
 def load_reference(filename: str) -> Reference:
-    """The `Reference` in a fixture with `value`, `params`, `source` (the script) and `method`."""
+    """The `Reference` in a fixture with `value`, `params`, `source` (the script) and `method`,
+    and for several objectives `front` (a list of outcomes)."""
     data = read_fixture(filename)
     return Reference(
         value=float(data["value"]),
         params=dict(data["params"]),
         source=f"{data['source']}: {data['method']}",
+        front=tuple(dict(p) for p in data.get("front", ())),
     )
 
 
@@ -96,3 +121,20 @@ def check_option(owner: str, name: str, value: object, *, low: float = 0.0, high
             f"{owner}: {name} must lie in [{low:g}, {high:g}], got {value!r}; pass a value in range"
         )
     return float(value)
+
+
+GROSS_ERROR_STREAM = 0x6E0  # a second random stream of the seed: gross errors leave noise alone
+
+
+def gross_error(seed: int, rate: float) -> tuple[float, float] | None:
+    """Whether a reading of `seed` suffers a gross error (probability `rate`), as
+    `(sign, u)`: a sign of +-1 with equal chances and `u` uniform on [0, 1), which each simulator
+    maps to the size of its error; None for a sound reading. Drawn from its own stream of the
+    seed, so a campaign's readings are the same with and without gross errors except where one
+    strikes, and nothing is drawn when `rate` is 0."""
+    if rate <= 0.0:
+        return None
+    draws = np.random.default_rng([seed, GROSS_ERROR_STREAM]).random(3)
+    if draws[0] >= rate:
+        return None
+    return (1.0 if draws[1] < 0.5 else -1.0), float(draws[2])

@@ -41,6 +41,12 @@ OUR OWN ASSUMPTIONS, not from Baumgartner et al. or Summit:
 - Analysis faults: 2 % of runs lose their HPLC trace (`Cause.MACHINE_FAULT`).
 - Measurement noise: the yield is multiplied by `1 + N(0, noise)` and clipped to [0, 1].
 - Duration: the residence time plus 5 minutes of HPLC analysis.
+- Deactivation (off by default): with `deactivation_per_h` = k_d > 0 the catalyst loses activity
+  over campaign time, first order and independent of the design (Levenspiel, "Chemical Reaction
+  Engineering", 3rd ed. 1999, ch. 21: -da/dt = k_d a), after an induction period
+  `deactivation_onset_h` = t0: a(t) = exp(-k_d max(t - t0, 0)). Every rate constant is multiplied
+  by a(t) at the experiment's start (one stock of catalyst serves the whole campaign; a run is
+  short against 1/k_d). With k_d = 0 the outputs are exactly those without the option.
 
 The reference (best noiseless yield with cost <= 150 USD/mol, for each case) is computed by
 `scripts/make_catalyst_reference.py` and shipped as `data/catalyst_reference.json`.
@@ -139,16 +145,21 @@ def rate_constants(
     *,
     case: int,
     kelvin_offset_k: float = KELVIN_OFFSET_K,
+    activity: float = 1.0,
 ) -> tuple[float, float, float]:
     """Return `(k_R, k_S1, k_S2)` in M^-1 s^-1, s^-1 and M^-1 s^-1; side reactions are 0
-    outside cases 3 (S1) and 4 (S2)."""
+    outside cases 3 (S1) and 4 (S2). `activity` (0-1] scales all three (deactivation)."""
     rt = GAS_CONSTANT_KJ_MOL_K * (temperature_c + kelvin_offset_k)
     root_c = math.sqrt(catalyst_concentration_m(loading_mol_pct))
     offset = activation_offsets_kj_mol(temperature_c, case=case)[catalyst_index(catalyst)]
     k_r = root_c * PRE_EXPONENTIAL_R * math.exp(-(ACTIVATION_ENERGY_R_KJ_MOL + offset) / rt)
     k_s1 = root_c * PRE_EXPONENTIAL_S1 * math.exp(-ACTIVATION_ENERGY_S1_KJ_MOL / rt)
     k_s2 = root_c * PRE_EXPONENTIAL_S2 * math.exp(-ACTIVATION_ENERGY_S2_KJ_MOL / rt)
-    return k_r, (k_s1 if case == 3 else 0.0), (k_s2 if case == 4 else 0.0)
+    return (
+        activity * k_r,
+        activity * k_s1 if case == 3 else 0.0,
+        activity * k_s2 if case == 4 else 0.0,
+    )
 
 
 def _rates_m_s(_t_s: float, conc_m: FloatArray, k: tuple[float, float, float]) -> FloatArray:
@@ -173,10 +184,16 @@ def _outlet(
     temperature_c: float,
     kelvin_offset_k: float,
     use_ode: bool,
+    activity: float = 1.0,
 ) -> tuple[float, ...]:
     # Cached: replicates of one design (same params, other seeds) integrate once.
     k = rate_constants(
-        catalyst, loading_mol_pct, temperature_c, case=case, kelvin_offset_k=kelvin_offset_k
+        catalyst,
+        loading_mol_pct,
+        temperature_c,
+        case=case,
+        kelvin_offset_k=kelvin_offset_k,
+        activity=activity,
     )
     if not use_ode and k[1] == 0.0 and k[2] == 0.0:
         return _closed_form(k[0], time_s)
@@ -225,6 +242,7 @@ def concentrations_m(
     case: int = 1,
     kelvin_offset_k: float = KELVIN_OFFSET_K,
     use_ode: bool = False,
+    activity: float = 1.0,
 ) -> FloatArray:
     """Return the outlet concentrations (mol/L) of A, B, R, S1, S2 for a design.
 
@@ -233,6 +251,7 @@ def concentrations_m(
         case: Baumgartner et al.'s simulated case, 1-5.
         kelvin_offset_k: 273.15, or Summit's 273.71 to reproduce its numbers.
         use_ode: integrate the ODE even where the closed form applies (for checks).
+        activity: the catalyst's remaining activity (0-1], see the deactivation model.
     """
     return np.array(
         _outlet(
@@ -243,6 +262,7 @@ def concentrations_m(
             float(params["temperature_c"]),
             kelvin_offset_k,
             use_ode,
+            activity,
         )
     )
 
@@ -259,14 +279,17 @@ def catalyst_model(
     case: int = 1,
     kelvin_offset_k: float = KELVIN_OFFSET_K,
     use_ode: bool = False,
+    activity: float = 1.0,
 ) -> dict[str, float]:
-    """Return the noiseless, failure-free outcome of one design.
+    """Return the noiseless, failure-free outcome of one design (at catalyst `activity`).
 
     Returns:
         The outlet concentrations (`a_m`, `b_m`, `r_m`, `s1_m`, `s2_m`, mol/L), the `conversion`
         of A (0-1), `yield_frac` (R / A0, 0-1) and `cost_usd_per_mol` (USD per mol of R).
     """
-    conc = concentrations_m(params, case=case, kelvin_offset_k=kelvin_offset_k, use_ode=use_ode)
+    conc = concentrations_m(
+        params, case=case, kelvin_offset_k=kelvin_offset_k, use_ode=use_ode, activity=activity
+    )
     result = dict(zip(SPECIES, (float(c) for c in conc), strict=True))
     result["conversion"] = 1.0 - float(conc[0]) / INITIAL_A_M
     result["yield_frac"] = float(conc[2]) / INITIAL_A_M
@@ -274,6 +297,14 @@ def catalyst_model(
         params["catalyst"], float(params["catalyst_loading_mol_pct"]), result["yield_frac"]
     )
     return result
+
+
+def catalyst_activity(at_s: float, *, deactivation_per_h: float, onset_h: float = 0.0) -> float:
+    """Return the remaining activity exp(-k_d max(t - t0, 0)) at campaign time `at_s` (s).
+    OUR OWN MODEL of deactivation (first order, Levenspiel ch. 21), not from Baumgartner et al."""
+    if deactivation_per_h == 0.0:
+        return 1.0
+    return math.exp(-deactivation_per_h * max(at_s / 3600.0 - onset_h, 0.0))
 
 
 def plug_probability(params: Mapping[str, Value]) -> float:
@@ -361,6 +392,9 @@ class CatalystScreening:
         failures: False switches off plugging and analysis faults.
         fault_rate: chance that the HPLC analysis of a run fails (`Cause.MACHINE_FAULT`).
         analysis_time_s: HPLC run time added to every experiment's duration.
+        deactivation_per_h: first-order deactivation rate k_d of the catalyst (1/h) over
+            campaign time; 0 (the default) is a catalyst that never deactivates.
+        deactivation_onset_h: campaign hours before deactivation begins (induction period).
 
     Raises:
         InvalidCampaign: an option is out of range.
@@ -374,6 +408,8 @@ class CatalystScreening:
         failures: bool = True,
         fault_rate: float = ANALYSIS_FAULT_RATE,
         analysis_time_s: float = ANALYSIS_TIME_S,
+        deactivation_per_h: float = 0.0,
+        deactivation_onset_h: float = 0.0,
     ) -> None:
         if isinstance(case, bool) or case not in CASES:
             raise InvalidCampaign(
@@ -390,16 +426,40 @@ class CatalystScreening:
         self.analysis_time_s = check_option(
             "CatalystScreening", "analysis_time_s", analysis_time_s, high=86400.0
         )
+        self.deactivation_per_h = check_option(
+            "CatalystScreening", "deactivation_per_h", deactivation_per_h, high=10.0
+        )
+        self.deactivation_onset_h = check_option(
+            "CatalystScreening", "deactivation_onset_h", deactivation_onset_h, high=1e6
+        )
         self.problem: Problem = catalyst_problem(self.case)
 
-    def __repr__(self) -> str:
-        return (
-            f"CatalystScreening(case={self.case}, noise={self.noise}, failures={self.failures}, "
-            f"fault_rate={self.fault_rate}, analysis_time_s={self.analysis_time_s})"
+    @property
+    def clocked(self) -> bool:
+        """Whether outcomes depend on campaign time (deactivation is on)."""
+        return self.deactivation_per_h > 0.0
+
+    def activity(self, at_s: float) -> float:
+        """The catalyst's remaining activity at campaign time `at_s` (s)."""
+        return catalyst_activity(
+            at_s, deactivation_per_h=self.deactivation_per_h, onset_h=self.deactivation_onset_h
         )
 
-    def evaluate(self, params: Mapping[str, Value], *, seed: int) -> Evaluation:
-        """Run one simulated experiment; same params and seed, same result.
+    def __repr__(self) -> str:
+        drift = (
+            f", deactivation_per_h={self.deactivation_per_h}, "
+            f"deactivation_onset_h={self.deactivation_onset_h}"
+            if self.clocked
+            else ""
+        )
+        return (
+            f"CatalystScreening(case={self.case}, noise={self.noise}, failures={self.failures}, "
+            f"fault_rate={self.fault_rate}, analysis_time_s={self.analysis_time_s}{drift})"
+        )
+
+    def evaluate(self, params: Mapping[str, Value], *, seed: int, at_s: float = 0.0) -> Evaluation:
+        """Run one simulated experiment started at campaign time `at_s` (s); same params, seed
+        and start time, same result.
 
         Raises:
             InvalidParams: `params` does not fit the space.
@@ -414,7 +474,7 @@ class CatalystScreening:
             failure = self._failure(clean, (u_plug, u_fault, u_when), duration_s)
             if failure is not None:
                 return failure
-        truth = catalyst_model(clean, case=self.case)["yield_frac"]
+        truth = catalyst_model(clean, case=self.case, activity=self.activity(at_s))["yield_frac"]
         measured = measure_yield(truth, rng, noise=self.noise)
         cost = catalyst_cost_usd_per_mol(
             clean["catalyst"], float(clean["catalyst_loading_mol_pct"]), measured
@@ -445,6 +505,7 @@ __all__ = [
     "CATALYSTS",
     "CatalystScreening",
     "activation_offsets_kj_mol",
+    "catalyst_activity",
     "catalyst_cost_usd_per_mol",
     "catalyst_model",
     "catalyst_problem",

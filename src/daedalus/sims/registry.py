@@ -12,8 +12,16 @@ from daedalus.sims.airfoil import AirfoilTunnel
 from daedalus.sims.base import Simulator
 from daedalus.sims.catalyst import CatalystScreening
 from daedalus.sims.filter import SallenKeyFilter
-from daedalus.sims.functions import Branin, BraninDisc, Hartmann6
+from daedalus.sims.functions import (
+    Ackley10,
+    Branin,
+    BraninCat,
+    BraninDisc,
+    Hartmann6,
+    PressureVessel,
+)
 from daedalus.sims.gripper import GripperCell
+from daedalus.sims.pareto import BraninCurrin, CatalystPareto, SnarPareto
 from daedalus.sims.snar import SnarReactor
 from daedalus.sims.truss import TenBarTruss
 from daedalus.sims.turning import TurningLathe
@@ -95,6 +103,40 @@ SIMULATORS: dict[str, SimInfo] = {
             "feasible minimum 0.397887",
             BraninDisc,
         ),
+        SimInfo("ackley10", "test function", "Ackley, 10-D on [-5, 10], minimum 0", Ackley10),
+        SimInfo(
+            "branin_cat",
+            "test function",
+            "Branin with a categorical surface (mixed), minimum 0.397887 on one surface",
+            BraninCat,
+        ),
+        SimInfo(
+            "pressure_vessel",
+            "structures",
+            "Pressure vessel (Kannan & Kramer 1994): minimise cost, volume >= 1296000 in^3, "
+            "1/16 in plate; minimum 6059.714",
+            PressureVessel,
+        ),
+        SimInfo(
+            "snar_pareto",
+            "chemistry",
+            "SnAr flow reactor, two objectives: maximise space-time yield, minimise E-factor "
+            "(reference front shipped)",
+            SnarPareto,
+        ),
+        SimInfo(
+            "catalyst_pareto",
+            "chemistry",
+            "Catalyst screening, two objectives: maximise yield, minimise catalyst cost per mol "
+            "(reference front shipped)",
+            CatalystPareto,
+        ),
+        SimInfo(
+            "branin_currin",
+            "test function",
+            "BraninCurrin, 2-D, two objectives; reference hypervolume 59.36 at (18, 6)",
+            BraninCurrin,
+        ),
     )
 }
 
@@ -146,6 +188,7 @@ def describe(name: str) -> dict[str, Any]:
             for o in problem.goal.objectives
         ],
         "constraints": [str(c) for c in problem.goal.constraints],
+        "reference_point": problem.goal.reference_point,
         "reference": None
         if ref is None
         else {"value": ref.value, "params": dict(ref.params), "source": ref.source},

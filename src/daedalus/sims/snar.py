@@ -48,6 +48,19 @@ rig that takes time and fails:
   zero before STY and E-factor are computed.
 - Duration: 3 residence times of equilibration, 1 residence time of collection, and 5 minutes of
   HPLC analysis.
+- Sensor offset (off by default): with `sensor_offset_m_per_h` = r, the HPLC's baseline drifts and
+  the measured ortho-product concentration gains an additive offset r * t (mol/L, t the
+  experiment's start in campaign hours, clipped at zero) after the noise, before STY and E-factor.
+  Baseline drift of UV detectors is slow and near linear over hours (Dolan, "Gradient elution
+  baseline drift", LCGC; our linear model is a simplification). The process itself does not
+  change, so the true optimum stays where it is; the readings move. With r = 0 the outputs are
+  exactly those without the option.
+- Gross errors (off by default): with `outlier_rate` = p, a run's chromatogram is mis-integrated
+  with probability p (a co-eluting peak merged into the ortho product's, or part of its area
+  given to a neighbour), and the measured ortho-product concentration is multiplied by a factor
+  log-uniform on [2, 4] or on [1/4, 1/2], with equal chances, before STY and E-factor. The
+  draws come from a stream of the seed of their own, so with p = 0 the outputs are exactly those
+  without the option, and with p > 0 the other readings are unchanged.
 
 The reference optimum (best noiseless STY with E-factor <= 9) is computed by
 `scripts/make_snar_reference.py` and shipped as `data/snar_reference.json`.
@@ -68,7 +81,7 @@ from daedalus.events import Cause
 from daedalus.goal import Goal, Maximize
 from daedalus.machines.base import Evaluation, Failure, Outcome
 from daedalus.problem import Problem
-from daedalus.sims.base import check_option, load_reference
+from daedalus.sims.base import check_option, gross_error, load_reference
 from daedalus.space import Real, Space, Value
 
 FloatArray = npt.NDArray[np.float64]
@@ -261,6 +274,10 @@ class SnarReactor:
         failures: False switches off clogging and analysis faults.
         fault_rate: chance that the HPLC analysis of a run fails (`Cause.MACHINE_FAULT`).
         analysis_time_s: HPLC run time added to every experiment's duration.
+        sensor_offset_m_per_h: drift of the measured ortho-product concentration, mol/L per
+            campaign hour (either sign); 0 (the default) is a detector that does not drift.
+        outlier_rate: chance of a gross integration error per run (module docstring); 0
+            (the default) is an integrator that never errs.
 
     Raises:
         InvalidCampaign: an option is not a number in its range.
@@ -273,6 +290,8 @@ class SnarReactor:
         failures: bool = True,
         fault_rate: float = ANALYSIS_FAULT_RATE,
         analysis_time_s: float = ANALYSIS_TIME_S,
+        sensor_offset_m_per_h: float = 0.0,
+        outlier_rate: float = 0.0,
     ) -> None:
         if not isinstance(failures, bool):
             raise InvalidCampaign(f"SnarReactor: failures must be True or False, got {failures!r}")
@@ -282,20 +301,33 @@ class SnarReactor:
         self.analysis_time_s = check_option(
             "SnarReactor", "analysis_time_s", analysis_time_s, high=86400.0
         )
+        self.sensor_offset_m_per_h = check_option(
+            "SnarReactor", "sensor_offset_m_per_h", sensor_offset_m_per_h, low=-1.0, high=1.0
+        )
+        self.outlier_rate = check_option("SnarReactor", "outlier_rate", outlier_rate, high=1.0)
         self.problem: Problem = snar_problem()
 
+    @property
+    def clocked(self) -> bool:
+        """Whether readings depend on campaign time (the sensor offset is on)."""
+        return self.sensor_offset_m_per_h != 0.0
+
     def __repr__(self) -> str:
+        drift = f", sensor_offset_m_per_h={self.sensor_offset_m_per_h}" if self.clocked else ""
+        drift += f", outlier_rate={self.outlier_rate}" if self.outlier_rate else ""
         return (
             f"SnarReactor(noise={self.noise}, failures={self.failures}, "
-            f"fault_rate={self.fault_rate}, analysis_time_s={self.analysis_time_s})"
+            f"fault_rate={self.fault_rate}, analysis_time_s={self.analysis_time_s}{drift})"
         )
 
-    def evaluate(self, params: Mapping[str, Value], *, seed: int) -> Evaluation:
-        """Run one simulated experiment; same params and seed, same result.
+    def evaluate(self, params: Mapping[str, Value], *, seed: int, at_s: float = 0.0) -> Evaluation:
+        """Run one simulated experiment started at campaign time `at_s` (s); same params, seed
+        and start time, same result.
 
         Args:
             params: a design of `problem.space`.
             seed: a non-negative integer; it fixes the failure draws and the noise.
+            at_s: the campaign time of the start; only the sensor offset depends on it.
 
         Raises:
             InvalidParams: `params` does not fit the space.
@@ -311,6 +343,12 @@ class SnarReactor:
             if failure is not None:
                 return failure
         conc = measure(outlet_concentrations_m(clean), rng, noise=self.noise)
+        if self.clocked:
+            conc[2] = max(conc[2] + self.sensor_offset_m_per_h * at_s / 3600.0, 0.0)
+        error = gross_error(seed, self.outlier_rate)
+        if error is not None:
+            sign, u = error
+            conc[2] *= (2.0 * 2.0**u) ** sign  # log-uniform on [2, 4], or on [1/4, 1/2]
         values = {"sty": space_time_yield_kg_m3_h(conc, tau_min), "e_factor": e_factor(conc)}
         return Outcome(values=values, duration_s=duration_s)
 

@@ -50,6 +50,15 @@ OUR OWN ASSUMPTIONS, not from the sources above:
   violates the `power_kw <= 15` constraint; out-of-spec roughness is likewise a valid reading.
 - Noise: handling time, Kc and the Ra reading each scatter by the relative `noise` (default 5 %).
 - Duration: the (realised) time per part, in seconds.
+- Tool wear (off by default): with `wear_mm_per_h` = w > 0 the flank wear land of the edge grows
+  with campaign time, VB(t) = w * t (t in hours from the campaign's start, capped at 0.6 mm):
+  the steady, linear middle stage of the three-stage wear curve (Groover, tool wear versus
+  cutting time; Taylor's law is this curve read at a fixed VB), with VB = 0.3 mm the ISO 3685
+  life criterion. Our assumptions: the lathe keeps one edge for the campaign's span (a form tool
+  reground rarely), and a worn flank rubs the surface and needs more force, so the Ra reading is
+  multiplied by 1 + VB / 0.3 mm (twice the ideal at the criterion) and Kc by
+  1 + 0.5 VB / 0.3 mm (power, and so stalls, rise with it). Wear moves the readings and the
+  power constraint, not the cost model. With w = 0 the outputs are exactly those without it.
 """
 
 from __future__ import annotations
@@ -76,6 +85,12 @@ DEPTH_EXPONENT = 0.15
 REFERENCE_FEED_MM_REV = 0.25
 REFERENCE_DEPTH_MM = 2.0
 SPECIFIC_CUTTING_FORCE_N_MM2 = 2000.0
+
+# Tool wear (our own assumptions, see the module docstring).
+WEAR_CRITERION_MM = 0.3  # ISO 3685 flank wear life criterion VB
+WEAR_CAP_MM = 0.6
+WEAR_ROUGHNESS_GAIN = 1.0  # Ra x (1 + gain VB / criterion)
+WEAR_FORCE_GAIN = 0.5  # Kc x (1 + gain VB / criterion)
 
 # The job and the shop (our own choices, see the module docstring).
 EDGE_COST_USD = {"HSS": 1.0, "carbide": 3.0, "coated_carbide": 4.0, "ceramic": 6.0}
@@ -322,13 +337,20 @@ class TurningLathe:
             reading; 0 is noiseless.
         failures: False switches off edge breaks and spindle stalls.
         tool_life_cv: coefficient of variation of an edge's life (lognormal, mean T).
+        wear_mm_per_h: growth of the flank wear land with campaign time, mm per hour; 0 (the
+            default) is an edge that does not wear (module docstring).
 
     Raises:
         InvalidCampaign: an option is out of range.
     """
 
     def __init__(
-        self, *, noise: float = 0.05, failures: bool = True, tool_life_cv: float = TOOL_LIFE_CV
+        self,
+        *,
+        noise: float = 0.05,
+        failures: bool = True,
+        tool_life_cv: float = TOOL_LIFE_CV,
+        wear_mm_per_h: float = 0.0,
     ) -> None:
         if not isinstance(failures, bool):
             raise InvalidCampaign(f"TurningLathe: failures must be True or False, got {failures!r}")
@@ -340,16 +362,28 @@ class TurningLathe:
                 "TurningLathe: tool_life_cv must be > 0, got 0; use failures=False to switch "
                 "edge breaks off"
             )
+        self.wear_mm_per_h = check_option("TurningLathe", "wear_mm_per_h", wear_mm_per_h, high=1.0)
         self.problem: Problem = turning_problem()
 
+    @property
+    def clocked(self) -> bool:
+        """Whether readings depend on campaign time (tool wear is on)."""
+        return self.wear_mm_per_h > 0.0
+
+    def flank_wear_mm(self, at_s: float) -> float:
+        """The flank wear land VB at campaign time `at_s` (s), in mm."""
+        return min(self.wear_mm_per_h * max(at_s, 0.0) / 3600.0, WEAR_CAP_MM)
+
     def __repr__(self) -> str:
+        wear = f", wear_mm_per_h={self.wear_mm_per_h}" if self.clocked else ""
         return (
             f"TurningLathe(noise={self.noise}, failures={self.failures}, "
-            f"tool_life_cv={self.tool_life_cv})"
+            f"tool_life_cv={self.tool_life_cv}{wear})"
         )
 
-    def evaluate(self, params: Mapping[str, Value], *, seed: int) -> Evaluation:
-        """Machine one simulated part; same params and seed, same result.
+    def evaluate(self, params: Mapping[str, Value], *, seed: int, at_s: float = 0.0) -> Evaluation:
+        """Machine one simulated part started at campaign time `at_s` (s); same params, seed
+        and start time, same result. Only tool wear depends on `at_s`.
 
         Raises:
             InvalidParams: `params` does not fit the space.
@@ -362,6 +396,9 @@ class TurningLathe:
         grade, speed, feed, depth = _design(clean)
         handling_min = HANDLING_TIME_MIN * max(1.0 + self.noise * z_handling, 0.0)
         kc = SPECIFIC_CUTTING_FORCE_N_MM2 * max(1.0 + self.noise * z_kc, 0.0)
+        wear = self.flank_wear_mm(at_s) / WEAR_CRITERION_MM if self.clocked else 0.0
+        if wear:
+            kc *= 1.0 + WEAR_FORCE_GAIN * wear
         power = cutting_power_kw(speed, feed, depth, kc_n_mm2=kc)
         if self.failures:
             failure = self._failure(clean, power, handling_min, (u_break, u_when))
@@ -376,6 +413,8 @@ class TurningLathe:
             "roughness_um": roughness_um(feed) * max(1.0 + self.noise * z_ra, 0.0),
             "power_kw": power,
         }
+        if wear:
+            values["roughness_um"] *= 1.0 + WEAR_ROUGHNESS_GAIN * wear
         return Outcome(values=values, duration_s=60.0 * time_min)
 
     def _failure(

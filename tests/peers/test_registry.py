@@ -1,0 +1,91 @@
+"""Peers by name, and how a missing peer library is reported (never silently skipped)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from daedalus.errors import InvalidCampaign
+from daedalus.peers import PEERS, PeerUnavailable, peer_versions
+from daedalus.peers.ax import AxProposer
+from daedalus.peers.baybe import BaybeProposer
+from daedalus.peers.optuna import OptunaGPProposer, OptunaTPEProposer
+from daedalus.peers.random import RandomProposer
+from daedalus.proposers import make_proposer
+
+CLASSES = {
+    "ax": AxProposer,
+    "baybe": BaybeProposer,
+    "optuna-gp": OptunaGPProposer,
+    "optuna-tpe": OptunaTPEProposer,
+    "random": RandomProposer,
+}
+
+
+@pytest.mark.parametrize(("name", "cls"), CLASSES.items())
+def test_make_proposer_builds_each_peer(name: str, cls: type) -> None:
+    proposer = make_proposer(name)
+    assert isinstance(proposer, cls)
+    assert proposer.name == name
+
+
+def test_registry_names_every_peer() -> None:
+    assert sorted(PEERS) == sorted(CLASSES)
+
+
+def test_unknown_name_lists_our_proposers_and_the_peers() -> None:
+    with pytest.raises(InvalidCampaign, match=r"peers, with pip install 'daedalus\[peers\]'"):
+        make_proposer("turbo")
+
+
+def test_peer_options_are_checked_like_ours() -> None:
+    with pytest.raises(InvalidCampaign, match="unknown options"):
+        make_proposer("ax", n_init=3)
+
+
+def test_versions_name_each_library() -> None:
+    assert set(peer_versions()) == {"ax-platform", "baybe", "optuna"}
+
+
+def _hide(monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    """A fake missing library: None in sys.modules makes `import module` raise ImportError."""
+    for name in list(sys.modules):
+        if name == module or name.startswith(module + "."):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, module, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "module"),
+    [("ax", "ax"), ("optuna-tpe", "optuna"), ("optuna-gp", "optuna"), ("baybe", "baybe")],
+)
+def test_a_missing_library_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, name: str, module: str
+) -> None:
+    _hide(monkeypatch, module)
+    with pytest.raises(PeerUnavailable, match=r"pip install 'daedalus\[peers\]'") as caught:
+        make_proposer(name)
+    assert isinstance(caught.value, InvalidCampaign | ImportError)
+    assert f"'{module}'" in str(caught.value)
+
+
+def _bench_script() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "peers.py"
+    spec = importlib.util.spec_from_file_location("peers_bench", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_reports_a_missing_peer_as_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _hide(monkeypatch, "optuna")
+    found = _bench_script().availability(["random", "optuna-tpe"])
+    assert found["random"] is None
+    assert "daedalus[peers]" in str(found["optuna-tpe"])

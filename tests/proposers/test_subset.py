@@ -1,0 +1,137 @@
+"""fit_subset and goal_utility: which observations a GP is fit on past `max_points`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from daedalus.errors import InvalidCampaign
+from daedalus.goal import Goal, Maximize, Minimize
+from daedalus.proposers.bayes import BayesProposer
+from daedalus.proposers.subset import MIN_POINTS, fit_subset, goal_utility
+
+
+def _data(n: int, d: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d))
+    utility = -((X - 0.3) ** 2).sum(axis=1) + 0.01 * rng.standard_normal(n)
+    return X, utility
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 50, 200])
+def test_every_row_below_max_points(n: int) -> None:
+    X, utility = _data(n)
+    assert fit_subset(X, utility, max_points=200).tolist() == list(range(n))
+
+
+@pytest.mark.parametrize(("n", "m"), [(201, 200), (1000, 100), (3000, 500), (500, MIN_POINTS)])
+def test_at_most_max_points_distinct_sorted_rows(n: int, m: int) -> None:
+    X, utility = _data(n)
+    keep = fit_subset(X, utility, max_points=m)
+    assert len(keep) == m
+    assert np.all(np.diff(keep) > 0)
+    assert keep.min() >= 0 and keep.max() < n
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_keeps_the_incumbent_and_the_best_quarter(seed: int) -> None:
+    X, utility = _data(2000, seed=seed)
+    keep = set(fit_subset(X, utility, max_points=400).tolist())
+    best = np.argsort(-utility)[:100]
+    assert int(np.argmax(utility)) in keep
+    assert set(best.tolist()) <= keep
+
+
+def test_keeps_the_incumbents_neighbours_whatever_their_value() -> None:
+    X, utility = _data(2000)
+    incumbent = X[np.argmax(utility)]
+    utility = utility.copy()
+    nearest = np.argsort(((X - incumbent) ** 2).sum(axis=1))[1:11]
+    utility[nearest] = utility.min() - 1.0  # bad neighbours still describe the incumbent's basin
+    keep = set(fit_subset(X, utility, max_points=400).tolist())
+    assert set(nearest.tolist()) <= keep
+
+
+def test_deterministic_and_independent_of_row_order() -> None:
+    X, utility = _data(3000, seed=3)
+    first = fit_subset(X, utility, max_points=300)
+    assert np.array_equal(first, fit_subset(X.copy(), utility.copy(), max_points=300))
+    order = np.random.default_rng(9).permutation(len(X))
+    shuffled = fit_subset(X[order], utility[order], max_points=300)
+    assert sorted(order[shuffled].tolist()) == first.tolist()
+
+
+def test_covers_the_space() -> None:
+    """Every point lies closer to the subset than to a random subset of the same size, and every
+    cell of a coarse grid that holds data also holds a chosen point."""
+    X, utility = _data(4000, d=2, seed=1)
+    m = 400
+    keep = fit_subset(X, utility, max_points=m)
+    random = np.random.default_rng(0).choice(len(X), size=m, replace=False)
+
+    def radius(rows: np.ndarray) -> float:
+        distance = np.sqrt(((X[:, None, :] - X[None, rows, :]) ** 2).sum(axis=-1))
+        return float(distance.min(axis=1).max())
+
+    assert radius(keep) < radius(random)
+    cells = {tuple(c) for c in np.floor(X * 8).astype(int).tolist()}
+    chosen = {tuple(c) for c in np.floor(X[keep] * 8).astype(int).tolist()}
+    assert chosen == cells
+
+
+def test_scales_columns_so_a_wide_column_does_not_dominate() -> None:
+    X, utility = _data(2000, d=2, seed=2)
+    wide = X * np.array([1.0, 1000.0])
+    assert np.array_equal(
+        fit_subset(X, utility, max_points=200), fit_subset(wide, utility, max_points=200)
+    )
+
+
+@pytest.mark.parametrize(
+    ("X", "utility", "m", "match"),
+    [
+        (np.zeros((3, 2)), np.zeros(3), MIN_POINTS - 1, "max_points must be >="),
+        (np.zeros((3, 2)), np.zeros(4), 10, "shapes"),
+        (np.zeros(3), np.zeros(3), 10, "shapes"),
+        (np.zeros((3, 2)), np.array([0.0, np.nan, 1.0]), 10, "finite"),
+    ],
+)
+def test_refuses_bad_arguments(X: np.ndarray, utility: np.ndarray, m: int, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        fit_subset(X, utility, max_points=m)
+
+
+def test_goal_utility_signs_the_objective_and_ranks_violations_last() -> None:
+    goal = Goal(Minimize("cost"), constraints=["purity >= 0.9"])
+    Y = np.array([[5.0, 0.95], [1.0, 0.5], [3.0, 0.92], [0.5, 0.8]])
+    utility = goal_utility(goal, Y)
+    assert np.argsort(-utility).tolist() == [2, 0, 3, 1]
+    assert utility[2] == -3.0 and utility[0] == -5.0
+
+
+def test_goal_utility_maximises_and_checks_the_shape() -> None:
+    goal = Goal(Maximize("y"))
+    assert goal_utility(goal, np.array([[1.0], [2.0]])).tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match="n x 1"):
+        goal_utility(goal, np.zeros((2, 2)))
+
+
+def test_bayes_proposer_validates_max_fit_points() -> None:
+    assert BayesProposer().max_fit_points == 500
+    with pytest.raises(InvalidCampaign, match="max_fit_points"):
+        BayesProposer(max_fit_points=MIN_POINTS - 1)
+
+
+def test_several_objectives_rank_the_pareto_front_first() -> None:
+    goal = Goal(Maximize("a"), Minimize("b"))
+    Y = np.array([[1.0, 1.0], [2.0, 2.0], [0.5, 3.0], [3.0, 0.5], [0.0, 4.0]])
+    # Dominated by: row 0 by row 3; row 1 by row 3; row 2 by rows 0, 1, 3; row 3 by none;
+    # row 4 by every other row.
+    assert goal_utility(goal, Y).tolist() == [-1.0, -1.0, -3.0, 0.0, -4.0]
+    rng = np.random.default_rng(0)
+    many = rng.random((1500, 2))
+    utility = goal_utility(goal, many)
+    front = set(goal.pareto_indices([{"a": a, "b": b} for a, b in many]))
+    assert {int(i) for i in np.flatnonzero(utility == 0)} == front
+    keep = fit_subset(rng.random((1500, 3)), utility, max_points=200)
+    assert front <= {int(i) for i in keep}  # a small front fits inside the elite quarter
