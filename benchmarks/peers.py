@@ -217,7 +217,8 @@ def main() -> None:
         "proposers": proposers,
         "batch": 1,
         "workers": args.workers,
-        "command": COMMAND.format(seeds=args.seeds, workers=args.workers),
+        "command": COMMAND.format(seeds=args.seeds, workers=args.workers)
+        + ("" if set(problems) == set(PROBLEMS) else f" --problems {','.join(problems)}"),
         "cpus": os.cpu_count(),
     }
     for name, reason in data["unavailable"].items():
@@ -389,8 +390,14 @@ def _status(data: Mapping[str, Any]) -> list[str]:
             else "."
         ),
         f"bayes.py versions (sha256 prefix) in these runs: {', '.join(versions) or '-'}.",
-        "Seconds were measured on a shared host under other load; ours and the peers' runs were",
-        "interleaved in the same two worker processes, so they saw the same conditions.",
+        *(
+            [f"Not run yet: {', '.join(missing)} (no records for them in this file)."]
+            if (missing := [p for p in PROBLEMS if p not in settings["problems"]])
+            else []
+        ),
+        "Seconds were measured on a shared host whose load varied: runs made in one invocation",
+        "were interleaved in the same two worker processes and saw the same conditions, but runs",
+        "added by a later invocation (rerunning skips recorded runs) did not.",
     ]
     return lines
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from daedalus.goal import Goal
 from daedalus.peers.base import (
@@ -97,11 +97,13 @@ class _OptunaSession:
 
 
 @dataclass(eq=False)
-class OptunaTPEProposer:
-    """Optuna's default `TPESampler`, asked and told through an in-memory study."""
+class _OptunaProposer:
+    """An Optuna sampler (`sampler`: "tpe" or "gp"), asked and told through an in-memory
+    study; the subclasses below name it."""
 
-    name: str = field(default="optuna-tpe", init=False)
+    name: str = field(default="", init=False)
     _tracker: Tracker = field(init=False, repr=False, compare=False)
+    sampler: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
         require("optuna", peer=self.name)
@@ -110,37 +112,28 @@ class OptunaTPEProposer:
     def propose(
         self, space: Space, goal: Goal, history: History, *, n: int, seed: int
     ) -> list[Params]:
-        """Return `n` new valid designs from TPE; see the module docstring for the mapping."""
+        """Return `n` new valid designs from the sampler; see the module docstring."""
         return self._tracker.propose(
             space,
             goal,
             history,
             n=n,
             seed=seed,
-            start=lambda s, g, k: _OptunaSession(s, g, k, sampler="tpe"),
+            start=lambda s, g, k: _OptunaSession(s, g, k, sampler=self.sampler),
         )
 
 
 @dataclass(eq=False)
-class OptunaGPProposer:
+class OptunaTPEProposer(_OptunaProposer):
+    """Optuna's default `TPESampler`."""
+
+    name: str = field(default="optuna-tpe", init=False)
+    sampler: ClassVar[str] = "tpe"
+
+
+@dataclass(eq=False)
+class OptunaGPProposer(_OptunaProposer):
     """Optuna's `GPSampler` (logEI, constrained logEI with outcome constraints)."""
 
     name: str = field(default="optuna-gp", init=False)
-    _tracker: Tracker = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        require("optuna", peer=self.name)
-        self._tracker = Tracker(self.name)
-
-    def propose(
-        self, space: Space, goal: Goal, history: History, *, n: int, seed: int
-    ) -> list[Params]:
-        """Return `n` new valid designs from the GP sampler; see the module docstring."""
-        return self._tracker.propose(
-            space,
-            goal,
-            history,
-            n=n,
-            seed=seed,
-            start=lambda s, g, k: _OptunaSession(s, g, k, sampler="gp"),
-        )
+    sampler: ClassVar[str] = "gp"
