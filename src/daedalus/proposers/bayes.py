@@ -642,9 +642,12 @@ def winsorized(goal: Goal, Y: Tensor) -> Tensor:
     scale, so the whole region near the optimum spans a sliver of it, and the GP, whose noise
     is learnt in standardised units, cannot resolve differences there: on `branin`, 10 seeds of
     30 experiments, the median final regret fell from 0.024 to 0.011. The good tail, the
-    constraint metrics, and sets of fewer than 4 readings are left as they are.
+    constraint metrics, and sets of fewer than 4 readings are left as they are, and so is every
+    column when the goal has several objectives: there the front's extremes carry the
+    hypervolume, and on `branin_currin` (4 seeds of 18 experiments) clipping lowered it (mean
+    51.1 against 52.4).
     """
-    if len(Y) < 4:
+    if len(Y) < 4 or goal.multi:
         return Y
     clipped = Y.clone()
     for column, objective in enumerate(goal.objectives):
