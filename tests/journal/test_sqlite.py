@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -313,6 +314,7 @@ _ENV = {**os.environ, "PYTHONPATH": str(Path(daedalus.__file__).parents[1])}
 
 LEASE_RACE = """
 import sys
+import threading
 from daedalus.errors import LeaseHeld
 from daedalus.journal.rules import holder_id
 from daedalus.journal.sqlite import SqliteJournal
@@ -341,6 +343,7 @@ time.sleep(3600)
 
 APPEND_RACE = """
 import sys
+import threading
 from daedalus.errors import ConcurrencyConflict
 from daedalus.events import Actor, NoteWritten, Role
 from daedalus.journal.sqlite import SqliteJournal
@@ -456,3 +459,39 @@ def test_two_processes_appending_with_retries_leave_a_gap_free_chain(tmp_path: P
     for name in ("a", "b"):
         texts = [r.payload["text"] for r in records if r.actor.id == name]
         assert texts == [f"{name} {i}" for i in range(n)]
+
+
+def test_a_new_file_write_locked_by_another_connection_is_waited_for(tmp_path: Path) -> None:
+    """Switching a new file to WAL while another connection holds its write lock fails at once
+    in SQLite (no busy handler on a read-to-write upgrade); opening must wait for the lock
+    instead, as two processes creating the same journal at the same moment need."""
+    path = tmp_path / "journal.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: holder.execute("ROLLBACK"))
+    release.start()
+    try:
+        with SqliteJournal(path) as j:
+            j.append(
+                "c", [NoteWritten(text="x")], actor=Actor(Role.ANALYST, "a"), expected_seq=0, at=1.0
+            )
+            assert [r.seq for r in j.read("c")] == [1]
+    finally:
+        release.join()
+        holder.close()
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_an_error_and_not_corruption(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            SqliteJournal(path, busy_timeout_s=0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with SqliteJournal(path) as j:  # nothing was left half-made
+        assert j.last_seq("c") == 0

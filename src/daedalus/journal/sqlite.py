@@ -312,21 +312,21 @@ def _open(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     )
     try:
         with _damage_is_corruption(str(path)):
-            _prepare(db, str(path))
+            _prepare(db, str(path), busy_timeout_s)
     except BaseException:
         db.close()
         raise
     return db
 
 
-def _prepare(db: sqlite3.Connection, where: str) -> None:
+def _prepare(db: sqlite3.Connection, where: str, busy_timeout_s: float) -> None:
     """Check an existing journal before changing anything, so a file that is not one (another
     application's database) is refused untouched; create the schema in a new file."""
     db.execute("PRAGMA synchronous = FULL")  # a setting of this connection, not of the file
     tables = _tables(db)
     if tables:
         _check_schema(db, tables, where)
-    db.execute("PRAGMA journal_mode = WAL")
+    _use_wal(db, busy_timeout_s)
     if not tables:
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -340,6 +340,27 @@ def _prepare(db: sqlite3.Connection, where: str) -> None:
                 db.execute("ROLLBACK")
             raise
         _check_schema(db, _tables(db), where)
+
+
+def _use_wal(db: sqlite3.Connection, busy_timeout_s: float) -> None:
+    """Put the file in WAL mode, waiting up to `busy_timeout_s` for another process's write.
+
+    The switch writes the file header inside a read transaction, and SQLite does not call the
+    busy handler when a read transaction is upgraded to a write (that could deadlock), so while
+    another process holds a write lock on a new file the pragma fails at once with "database is
+    locked" whatever the connection's timeout. Two processes creating the same journal hit
+    exactly that; here the switch is retried with backoff until the timeout instead.
+    """
+    deadline, pause = time.monotonic() + busy_timeout_s, 0.001
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(2 * pause, 0.05)
 
 
 def _check_schema(db: sqlite3.Connection, tables: set[str], where: str) -> None:
