@@ -20,6 +20,13 @@ from daedalus.journal.base import Record
 from daedalus.journal.sqlite import SqliteJournal
 from daedalus.runtime.files import CampaignSpec, build_machines
 
+DRIFT_CONTROL = {
+    "catalyst": "C4",
+    "catalyst_loading_mol_pct": 1.0,
+    "residence_time_s": 300.0,
+    "temperature_c": 70.0,
+}
+
 
 class KillingJournal(SqliteJournal):
     """A real SQLite journal whose process dies after a chosen append. Test-only."""
@@ -70,6 +77,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--kill-after", default=None)
     parser.add_argument("--poison", default=None, help="experiment id whose start kills us")
+    parser.add_argument("--drift", action="store_true", help="a deactivating catalyst, controls")
     args = parser.parse_args()
     if args.kill_after:
         kind, count = args.kill_after.split(":")
@@ -78,7 +86,11 @@ def main() -> None:
         journal = SqliteJournal(args.journal)
     if args.create:
         # Frequent analysis faults, so retries cross the crash points too.
-        options = {"fault_rate": 0.2} if args.simulator == "snar" else {}
+        options: dict[str, Any] = {"fault_rate": 0.2} if args.simulator == "snar" else {}
+        control = None
+        if args.drift:  # deactivation from half an hour on, a control after every experiment
+            options = {"deactivation_per_h": 0.5, "deactivation_onset_h": 0.5}
+            control = {"design": DRIFT_CONTROL, "every": 1}
         spec = CampaignSpec(
             name=args.name, simulator=args.simulator, count=args.machines, sim_options=options
         )
@@ -91,6 +103,7 @@ def main() -> None:
             proposer=args.proposer,
             proposer_options={"n_init": 5} if args.proposer == "bayes" else None,
             machines=spec.machines_setting(),
+            control=control,
         )
     campaign = Campaign.open(args.name, journal=journal)
     machines: list[Any] = build_machines(campaign.state.settings["machines"])

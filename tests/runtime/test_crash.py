@@ -136,3 +136,25 @@ def test_a_design_that_kills_the_runtime_is_quarantined(tmp_path: Path) -> None:
     assert str(poisoned.status) == "failed" and "quarantined" in poisoned.reason
     assert str(state.status) == "completed"
     assert sum(str(e.status) == "recorded" for e in state.experiments.values()) >= 6
+
+
+def test_killed_around_a_drift_alarm_resumes_with_exactly_one_alarm(tmp_path: Path) -> None:
+    """Killed right after the control reading that trips the change-point test (the alarm not
+    yet written), or right after the alarm itself: recovery writes `drift.detected` exactly
+    once, and the campaign ends as an uninterrupted one does."""
+    args = ("--simulator", "catalyst", "--drift", "--machines", "1", "--budget", "20")
+    base = tmp_path / "base.db"
+    assert runner(base, "--create", *args).returncode == 0
+    logged = records(base)
+    alarms = [i for i, r in enumerate(logged) if r.type == "drift.detected"]
+    assert len(alarms) == 1, "the baseline must raise one alarm for this test to mean anything"
+    tripping = sum(1 for r in logged[: alarms[0]] if r.type == "observation.recorded")
+    for kill in (f"observation.recorded:{tripping}", "drift.detected:1"):
+        path = tmp_path / f"{kill.replace(':', '-')}.db"
+        first = runner(path, "--create", *args, "--kill-after", kill)
+        assert first.returncode == -9, first.stderr
+        assert runner(path).returncode == 0
+        final = records(path)
+        (alarm,) = [r for r in final if r.type == "drift.detected"]
+        assert alarm.payload == logged[alarms[0]].payload  # the same controls, the same evidence
+        assert final_record(path) == final_record(base)
