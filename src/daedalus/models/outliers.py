@@ -74,7 +74,7 @@ MAX_POINTS = 150
 MAD_TO_SD = 1.4826
 NOISE_FLOOR = 1e-4  # noise variance on standardised outputs, as BoTorch's default GP
 NOISE_PRIOR = (-4.0, 1.0)  # LogNormal(mean, sd) of the noise variance
-TEST = "leave-one-out GP residual, robust (MAD) scale"  # journaled with each verdict
+TEST = "leave-one-out GP residual, in the fit and refitted without the reading, MAD scale"
 
 
 @dataclass(frozen=True, slots=True)
