@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from daedalus.errors import JournalCorrupt, PermissionDenied
@@ -34,13 +34,19 @@ class Record:
     payload: Mapping[str, Any]
     prev_hash: str
     hash: str
+    # The typed event once built (by `verify` or `event`): events are immutable, so a record read
+    # and verified is decoded once, not again when replayed. Not part of the record's value.
+    _event: Any = field(default=None, compare=False, repr=False)
 
     def event(self) -> Any:
         """The typed event. Raises `JournalCorrupt` for an unknown type or version."""
-        try:
-            return from_payload(self.type, self.version, self.payload)
-        except JournalCorrupt as err:
-            raise JournalCorrupt(f"campaign {self.campaign!r} seq {self.seq}: {err}") from err
+        if self._event is None:
+            try:
+                event = from_payload(self.type, self.version, self.payload)
+            except JournalCorrupt as err:
+                raise JournalCorrupt(f"campaign {self.campaign!r} seq {self.seq}: {err}") from err
+            object.__setattr__(self, "_event", event)  # a cache on a frozen record
+        return self._event
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +231,10 @@ def verify(
         }
         if record_hash(**fields) != r.hash:
             raise fail("record hash does not match its contents (edited or torn record)")
-        try:
-            from_payload(r.type, r.version, r.payload)
-        except JournalCorrupt as err:
-            raise fail(str(err)) from err
+        if r._event is None:
+            try:
+                object.__setattr__(r, "_event", from_payload(r.type, r.version, r.payload))
+            except JournalCorrupt as err:
+                raise fail(str(err)) from err
         expected_seq, prev = r.seq + 1, r.hash
         yield r
