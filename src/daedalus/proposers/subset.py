@@ -9,7 +9,7 @@ methods for Gaussian process regression", JMLR 14, 2013, find competitive with i
 methods at equal time). The rule, for `m = max_points`:
 
 1. **Elite**: the `m // 4` observations of highest utility, the incumbent first. The
-   acquisition's notion of the best so far (qLogNEI's baseline) is kept exact.
+   acquisition's notion of the best so far (its incumbent or baseline) is kept exact.
 2. **Trust region**: the `m // 4` nearest neighbours of the incumbent among the rest, good and
    bad, so the model knows the shape around the incumbent rather than only its best values; this
    is the local model of TuRBO (Eriksson et al., "Scalable global optimization via local Bayesian
