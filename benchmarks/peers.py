@@ -223,6 +223,7 @@ def main() -> None:
     commands = [c for c in data.get("settings", {}).get("commands", []) if c]
     command = COMMAND.format(seeds=args.seeds, workers=args.workers)
     command += "" if set(problems) == set(PROBLEMS) else f" --problems {','.join(problems)}"
+    command += "" if set(proposers) == set(PROPOSERS) else f" --proposers {','.join(proposers)}"
     if command not in commands:
         commands.append(command)
     data["settings"] = {
