@@ -314,7 +314,6 @@ _ENV = {**os.environ, "PYTHONPATH": str(Path(daedalus.__file__).parents[1])}
 
 LEASE_RACE = """
 import sys
-import threading
 from daedalus.errors import LeaseHeld
 from daedalus.journal.rules import holder_id
 from daedalus.journal.sqlite import SqliteJournal
@@ -343,7 +342,6 @@ time.sleep(3600)
 
 APPEND_RACE = """
 import sys
-import threading
 from daedalus.errors import ConcurrencyConflict
 from daedalus.events import Actor, NoteWritten, Role
 from daedalus.journal.sqlite import SqliteJournal

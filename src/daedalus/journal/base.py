@@ -36,17 +36,23 @@ class Record:
     hash: str
     # The typed event once built (by `verify` or `event`): events are immutable, so a record read
     # and verified is decoded once, not again when replayed. Not part of the record's value.
-    _event: Any = field(default=None, compare=False, repr=False)
+    _event: Any = field(default=None, init=False, compare=False, repr=False)
 
     def event(self) -> Any:
         """The typed event. Raises `JournalCorrupt` for an unknown type or version."""
-        if self._event is None:
-            try:
-                event = from_payload(self.type, self.version, self.payload)
-            except JournalCorrupt as err:
-                raise JournalCorrupt(f"campaign {self.campaign!r} seq {self.seq}: {err}") from err
-            object.__setattr__(self, "_event", event)  # a cache on a frozen record
-        return self._event
+        try:
+            return _decoded(self)
+        except JournalCorrupt as err:
+            raise JournalCorrupt(f"campaign {self.campaign!r} seq {self.seq}: {err}") from err
+
+
+def _decoded(record: Record) -> Any:
+    """`record`'s typed event, built once and kept on the (frozen) record."""
+    if record._event is None:
+        object.__setattr__(
+            record, "_event", from_payload(record.type, record.version, record.payload)
+        )
+    return record._event
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +237,9 @@ def verify(
         }
         if record_hash(**fields) != r.hash:
             raise fail("record hash does not match its contents (edited or torn record)")
-        if r._event is None:
-            try:
-                object.__setattr__(r, "_event", from_payload(r.type, r.version, r.payload))
-            except JournalCorrupt as err:
-                raise fail(str(err)) from err
+        try:
+            _decoded(r)
+        except JournalCorrupt as err:
+            raise fail(str(err)) from err
         expected_seq, prev = r.seq + 1, r.hash
         yield r

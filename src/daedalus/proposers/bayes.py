@@ -783,11 +783,10 @@ def _acquisition(
             X_pending=X_pending,
             prune_baseline=True,
         )
-    objective = GenericMCObjective(partial(_signed_objective, sign=goal.primary.sign))
     return qLogNoisyExpectedImprovement(
         model=model,
         X_baseline=X,
-        objective=objective,
+        objective=GenericMCObjective(partial(_signed_objective, sign=goal.primary.sign)),
         constraints=constraints or None,
         X_pending=X_pending,
         prune_baseline=True,
