@@ -53,10 +53,12 @@ def run_once(
         result = campaign.run(build_machines(spec))
         state = result.state
         per_decision: dict[int, float] = {}
+        cpu_per_decision: dict[int, float] = {}
         for record in journal.read(name):
             event = record.event()
             if isinstance(event, DesignProposed):
                 per_decision[event.decision] = event.proposer_s
+                cpu_per_decision[event.decision] = event.proposer_cpu_s
     curve = best_so_far(state)
     final = curve[-1] if curve else None
     best = state.best()
@@ -80,6 +82,7 @@ def run_once(
         "reference": None if sim.problem.reference is None else sim.problem.reference.value,
         "failed": sum(1 for e in state.experiments.values() if e.status is Status.FAILED),
         "proposer_s": [per_decision[k] for k in sorted(per_decision)],
+        "proposer_cpu_s": [cpu_per_decision[k] for k in sorted(cpu_per_decision)],
     }
 
 

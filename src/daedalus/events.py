@@ -131,6 +131,9 @@ class DesignProposed:
     decision: int
     seed: int
     proposer_s: float = 0.0
+    # CPU seconds of this process inside the proposer (every thread): unlike `proposer_s` (wall
+    # time), it does not grow when other jobs share the host.
+    proposer_cpu_s: float = field(default=0.0, metadata=OPTIONAL)
     # A control run: the campaign's fixed control design, re-run to watch for drift.
     control: bool = field(default=False, metadata=OPTIONAL)
     # A repeat: the same design run again to check the suspect reading of this experiment.

@@ -25,6 +25,17 @@ def test_a_short_campaign_with_failures_runs_to_its_budget(proposer: str) -> Non
     assert record["regret"] is None or record["regret"] >= 0
 
 
+def test_each_decision_records_its_cpu_and_wall_seconds() -> None:
+    # CPU seconds are what the overhead comparison uses: one per planner decision, spent in
+    # this process, and never more than the wall time around the same call on one thread.
+    record = run_once("branin", "bayes", seed=0, budget=7, batch=1)
+    cpu, wall = record["proposer_cpu_s"], record["proposer_s"]
+    assert len(cpu) == len(wall) == 7
+    assert all(c >= 0.0 for c in cpu)
+    assert sum(cpu) > 0.0  # the GP fits after the initial design take measurable CPU
+    assert sum(cpu) <= 2 * sum(wall) + 0.05
+
+
 @pytest.mark.parametrize("proposer", ALL)
 def test_batches_with_pending_designs(proposer: str) -> None:
     # Two machines: every proposal after the first sees the other machine's design pending.

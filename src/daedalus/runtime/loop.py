@@ -295,12 +295,15 @@ class Runtime:
     def _propose(self, n: int) -> bool:
         """Plan `n` designs and have safety review them; False when nothing more can run."""
         assert self._proposer is not None and self.state.problem is not None
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         proposals = planner.plan(self.state, self._proposer, n=n)
         spent_s = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu_started
         if not proposals:
             return False
-        proposals = [dataclasses.replace(p, proposer_s=spent_s) for p in proposals]
+        proposals = [
+            dataclasses.replace(p, proposer_s=spent_s, proposer_cpu_s=cpu_s) for p in proposals
+        ]
         self._emit(PLANNER, proposals)
         for p in proposals:
             self._review(p.experiment_id, p.params)
