@@ -444,7 +444,8 @@ def _status(data: Mapping[str, Any]) -> list[str]:
     ]
     if any(not r.get("proposer_cpu_s") for r in data["records"] if "error" not in r):
         lines.append(
-            "Some runs predate CPU timing: their seconds are wall time, on a host whose load varied."
+            "Some runs predate CPU timing: their seconds are wall time, on a host whose load "
+            "varied."
         )
     return lines
 
