@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from scipy.stats import qmc
 
 from daedalus.errors import DaedalusError, InvalidCampaign
 from daedalus.goal import Goal, Minimize
 from daedalus.proposers import History, SobolProposer, Trial
-from daedalus.space import Choice, Real, Space
+from daedalus.space import Choice, Integer, Real, Space
 
 SPACE = Space([Real("x", 0.0, 1.0), Real("y", 0.0, 1.0)])
 GOAL = Goal(Minimize("loss"))
@@ -62,3 +64,23 @@ def test_rejects_a_bad_batch_size(n: int) -> None:
 def test_rejects_a_bad_draw_budget() -> None:
     with pytest.raises(InvalidCampaign, match="max_draws_per_design"):
         SobolProposer(max_draws_per_design=0)
+
+
+def test_a_choice_is_covered_evenly_from_the_first_designs() -> None:
+    # One Sobol coordinate per Choice: every run of k consecutive designs from the start of
+    # the sequence holds each of k options once, for every seed (argmax over a one-hot block
+    # of k coordinates put 5 of 6 first designs on one option).
+    space = Space([Real("x", 0.0, 1.0), Choice("c", ("a", "b", "c", "d"))])
+    goal = Goal(Minimize("y"))
+    for seed in range(20):
+        designs = SobolProposer().propose(space, goal, History(), n=8, seed=seed)
+        options = [d["c"] for d in designs]
+        assert sorted(options[:4]) == sorted(options[4:]) == ["a", "b", "c", "d"], options
+
+
+def test_a_space_without_choices_draws_the_same_designs_as_its_unit_cube() -> None:
+    space = Space([Real("x", 0.0, 1.0), Integer("k", 0, 9), Real("z", -1.0, 1.0)])
+    designs = SobolProposer().propose(space, Goal(Minimize("y")), History(), n=16, seed=3)
+    engine = qmc.Sobol(3, scramble=True, rng=np.random.default_rng(3))
+    expected = [space.decode(u) for u in engine.random(16)]
+    assert designs == expected
