@@ -9,7 +9,10 @@ planner decision. Results are appended to a JSON file as runs finish (rerunning 
     .venv/bin/python benchmarks/peers.py [--seeds 10] [--problems branin,...]
         [--proposers bayes,ax,...] [--workers 2] [--out benchmarks/results/peers.json]
         [--markdown docs/benchmarks.md]
-    .venv/bin/python benchmarks/peers.py --summarise benchmarks/results/peers.json
+    .venv/bin/python benchmarks/peers.py --summarise benchmarks/results/peers.json [more.json ...]
+
+Two suites may run at once only with different `--out` files (each rewrites its own file as
+runs finish); `--summarise` with several files reports their records together.
 
 A peer whose library is missing is reported as unavailable in the output; a run that raises is
 recorded with its error and the suite goes on.
@@ -52,6 +55,7 @@ NOISELESS: dict[str, dict[str, Any]] = {"snar": {"noise": 0.0, "failures": False
 PROPOSERS = ("bayes", "ax", "optuna-tpe", "optuna-gp", "baybe", "random")
 LIBRARIES = ("daedalus", "torch", "botorch", "gpytorch", "numpy", "scipy", "ax-platform")
 LIBRARIES += ("optuna", "baybe", "pandas")
+DEFAULT_OUT = "benchmarks/results/peers.json"
 COMMAND = "nice .venv/bin/python benchmarks/peers.py --seeds {seeds} --workers {workers}"
 
 NOTES = """
@@ -186,6 +190,38 @@ def load(path: Path) -> dict[str, Any]:
     return {"records": [], "unavailable": {}, "versions": {}, "settings": {}}
 
 
+def merged(files: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One result set from several files: every record (a run recorded in two files is kept
+    once, from the later file), the union of problems, proposers and commands, and the
+    versions and unavailable peers of the last file."""
+    records: dict[tuple[str, str, int], dict[str, Any]] = {}
+    problems: dict[str, int] = {}
+    proposers: list[str] = []
+    commands: list[str] = []
+    for data in files:
+        for record in data["records"]:
+            records[_key(record)] = record
+        settings = data.get("settings", {})
+        problems.update(settings.get("problems", {}))
+        proposers += [p for p in settings.get("proposers", []) if p not in proposers]
+        commands += [c for c in settings.get("commands", []) if c not in commands]
+    last = files[-1]
+    settings = dict(last.get("settings", {}))
+    settings.update(
+        problems={p: problems[p] for p in PROBLEMS if p in problems},
+        proposers=[p for p in PROPOSERS if p in proposers]
+        + sorted(set(proposers) - set(PROPOSERS)),
+        commands=commands,
+        seeds=max(int(f.get("settings", {}).get("seeds", 0)) for f in files),
+    )
+    return {
+        "records": list(records.values()),
+        "unavailable": dict(last.get("unavailable", {})),
+        "versions": dict(last.get("versions", {})),
+        "settings": settings,
+    }
+
+
 def save(path: Path, data: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -199,12 +235,23 @@ def main() -> None:
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--proposers", default=",".join(PROPOSERS))
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/peers.json"))
+    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT))
     parser.add_argument("--markdown", type=Path, default=Path("docs/benchmarks.md"))
-    parser.add_argument("--summarise", type=Path, default=None, help="report a saved run only")
+    parser.add_argument(
+        "--summarise",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="report saved runs only (several files: their records together)",
+    )
     args = parser.parse_args()
     if args.summarise is not None:
-        data = load(args.summarise)
+        data = merged([load(path) for path in args.summarise])
+        if len(args.summarise) > 1:  # the command that joined them belongs with the others
+            files = " ".join(str(path) for path in args.summarise)
+            data["settings"]["commands"].append(
+                f".venv/bin/python benchmarks/peers.py --summarise {files}"
+            )
         report = markdown(data)
         args.markdown.write_text(report, encoding="utf-8")
         print(report)
@@ -224,6 +271,7 @@ def main() -> None:
     command = COMMAND.format(seeds=args.seeds, workers=args.workers)
     command += "" if set(problems) == set(PROBLEMS) else f" --problems {','.join(problems)}"
     command += "" if set(proposers) == set(PROPOSERS) else f" --proposers {','.join(proposers)}"
+    command += "" if args.out == Path(DEFAULT_OUT) else f" --out {args.out}"
     if command not in commands:
         commands.append(command)
     data["settings"] = {

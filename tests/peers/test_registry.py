@@ -89,3 +89,34 @@ def test_the_benchmark_reports_a_missing_peer_as_unavailable(
     found = _bench_script().availability(["random", "optuna-tpe"])
     assert found["random"] is None
     assert "daedalus[peers]" in str(found["optuna-tpe"])
+
+
+def test_the_benchmark_joins_result_files_without_losing_or_doubling_runs() -> None:
+    bench = _bench_script()
+
+    def record(problem: str, proposer: str, seed: int, regret: float) -> dict[str, object]:
+        return {"problem": problem, "proposer": proposer, "seed": seed, "regret": regret}
+
+    peers = {
+        "records": [record("branin", "ax", 0, 0.1), record("branin", "ax", 1, 0.2)],
+        "settings": {"problems": {"branin": 30}, "proposers": ["ax"], "commands": ["a"]},
+        "versions": {"ax-platform": "1"},
+        "unavailable": {},
+    }
+    ours = {
+        "records": [record("hartmann6", "bayes", 0, 0.3), record("branin", "ax", 1, 0.25)],
+        "settings": {"problems": {"hartmann6": 40}, "proposers": ["bayes"], "commands": ["b"]},
+        "versions": {"daedalus": "2"},
+        "unavailable": {"baybe": "missing"},
+    }
+    data = bench.merged([peers, ours])
+    keys = sorted((r["problem"], r["proposer"], r["seed"], r["regret"]) for r in data["records"])
+    assert keys == [
+        ("branin", "ax", 0, 0.1),
+        ("branin", "ax", 1, 0.25),  # the later file's record of the same run
+        ("hartmann6", "bayes", 0, 0.3),
+    ]
+    assert data["settings"]["problems"] == {"branin": 30, "hartmann6": 40}
+    assert data["settings"]["proposers"] == ["bayes", "ax"]
+    assert data["settings"]["commands"] == ["a", "b"]
+    assert data["unavailable"] == {"baybe": "missing"}
