@@ -15,6 +15,7 @@ import torch
 from daedalus.errors import DaedalusError, InvalidCampaign
 from daedalus.goal import Goal, Maximize, Minimize
 from daedalus.proposers import BayesProposer, History, Proposer, SobolProposer, Trial
+from daedalus.proposers.bayes import logged_constraints
 from daedalus.space import Choice, Integer, Params, Real, Space, Value
 
 Outcome = Callable[[Mapping[str, Value]], dict[str, float]]
@@ -219,3 +220,31 @@ def test_with_trial_times_the_model_proposes_for_now() -> None:
         space, goal, History(trials=trials, n_proposed=24), n=1, seed=3
     )
     assert abs(float(blind["x"]) - 0.8) > abs(float(now["x"]) - 0.8)
+
+
+def test_positive_constrained_metrics_are_modelled_on_a_log_scale() -> None:
+    goal = Goal(
+        Minimize("cost"),
+        constraints=["volume >= 1000", "cost <= 50", "ph >= 4", "ph <= 9", "drift <= 1"],
+    )
+    assert goal.metrics == ("cost", "volume", "ph", "drift")
+    volume = torch.tensor([10.0, 999.0, 1000.5, 1001.0, 1e6], dtype=torch.float64)
+    Y = torch.stack(
+        [
+            torch.arange(1.0, 6.0, dtype=torch.float64) * 20,  # an objective: left alone
+            volume,  # positive, one positive bound: logged
+            torch.tensor([3.0, 5.0, 7.0, 8.9, 11.0], dtype=torch.float64),  # two bounds: logged
+            torch.tensor([-0.5, 0.2, 0.4, 1.5, 2.0], dtype=torch.float64),  # not positive
+        ],
+        dim=1,
+    )
+    warped, bounds = logged_constraints(goal, Y)
+    assert torch.equal(warped[:, [0, 3]], Y[:, [0, 3]])
+    assert torch.allclose(warped[:, 1], torch.log(volume))
+    assert torch.allclose(warped[:, 2], torch.log(Y[:, 2]))
+    assert bounds == pytest.approx((math.log(1000.0), 50.0, math.log(4.0), math.log(9.0), 1.0))
+    # Every reading keeps its side of every bound.
+    for column, metric in enumerate(goal.metrics):
+        for c, bound in zip(goal.constraints, bounds, strict=True):
+            if c.name == metric:
+                assert torch.equal(Y[:, column] >= c.bound, warped[:, column] >= bound)
