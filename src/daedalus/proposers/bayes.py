@@ -687,10 +687,10 @@ def logged_constraints(goal: Goal, Y: Tensor) -> tuple[Tensor, tuple[float, ...]
     its slope is steep only within one unit of the bound, and a volume's unit is one cubic inch.
     """
     objectives = {o.name for o in goal.objectives}
-    logged = set()
+    logged: set[str] = set()
     for column, metric in enumerate(goal.metrics):
-        bounds = [c.bound for c in goal.constraints if c.name == metric]
-        if metric in objectives or not bounds or min(bounds) <= 0:
+        held = [c.bound for c in goal.constraints if c.name == metric]
+        if metric in objectives or not held or min(held) <= 0:
             continue
         if len(Y) and bool(torch.all(Y[:, column] > 0)):
             logged.add(metric)
