@@ -192,20 +192,32 @@ def load(path: Path) -> dict[str, Any]:
 
 def merged(files: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """One result set from several files: every record (a run recorded in two files is kept
-    once, from the later file), the union of problems, proposers and commands, and the
-    versions and unavailable peers of the last file."""
+    once: the later file's, unless that one is an error and the earlier is not), the union of
+    problems, proposers, commands and unavailable peers (less any with a recorded run), the
+    most seeds, and the versions of the last file. With files from suites of different
+    `--workers`, `workers` is None (the commands say each)."""
     records: dict[tuple[str, str, int], dict[str, Any]] = {}
     problems: dict[str, int] = {}
     proposers: list[str] = []
     commands: list[str] = []
     for data in files:
         for record in data["records"]:
-            records[_key(record)] = record
+            earlier = records.get(_key(record))
+            if earlier is None or "error" in earlier or "error" not in record:
+                records[_key(record)] = record
         settings = data.get("settings", {})
         problems.update(settings.get("problems", {}))
         proposers += [p for p in settings.get("proposers", []) if p not in proposers]
         commands += [c for c in settings.get("commands", []) if c not in commands]
     last = files[-1]
+    ran = {r["proposer"] for r in records.values() if "error" not in r}
+    unavailable = {
+        name: reason
+        for data in files
+        for name, reason in data.get("unavailable", {}).items()
+        if name not in ran
+    }
+    workers = {f.get("settings", {}).get("workers") for f in files}
     settings = dict(last.get("settings", {}))
     settings.update(
         problems={p: problems[p] for p in PROBLEMS if p in problems},
@@ -213,10 +225,11 @@ def merged(files: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         + sorted(set(proposers) - set(PROPOSERS)),
         commands=commands,
         seeds=max(int(f.get("settings", {}).get("seeds", 0)) for f in files),
+        workers=workers.pop() if len(workers) == 1 else None,
     )
     return {
         "records": list(records.values()),
-        "unavailable": dict(last.get("unavailable", {})),
+        "unavailable": unavailable,
         "versions": dict(last.get("versions", {})),
         "settings": settings,
     }
@@ -420,9 +433,15 @@ def markdown(data: Mapping[str, Any]) -> str:
         "```",
         "",
         f"Seeds 0..{settings['seeds'] - 1} per proposer and problem, one experiment at a time "
-        f"(batch 1), {settings.get('workers')} runs in parallel on a {settings.get('cpus')}-core "
-        "host, one torch thread per run. Regret is the reference optimum minus the best "
-        "feasible value so far (signed so that larger is worse; `inf` until a feasible result), "
+        "(batch 1), "
+        + (
+            f"{settings['workers']} runs in parallel"
+            if settings.get("workers")
+            else "suites run at the same time (each command gives its `--workers`)"
+        )
+        + f" on a {settings.get('cpus')}-core host, one torch thread per run. Regret is the "
+        "reference optimum minus the best feasible value so far (signed so that larger is "
+        "worse; `inf` until a feasible result), "
         "as median [q1, q3] over seeds, after half and all of the budget. Seconds per "
         "suggestion: median over every planner decision of every run of the CPU time the "
         "run's process spent inside the proposer, every thread counted (the peer library's "

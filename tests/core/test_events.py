@@ -31,7 +31,9 @@ SAMPLES: dict[str, Any] = {
             decision=0,
             seed=7,
             proposer_s=0.25,
+            proposer_cpu_s=0.125,
             control=True,
+            repeat_of="e0000",
         ),
         ev.NoteWritten(text="hello", experiment_id="e0001"),
         ev.ProposalReviewed(
@@ -254,3 +256,15 @@ def test_an_optional_field_at_its_default_is_not_written() -> None:
     marked = dataclasses.replace(plain, control=True)
     assert ev.to_payload(marked)["control"] is True
     assert _round_trip(marked).control is True
+
+
+def test_a_proposal_written_before_cpu_timing_reads_with_zero_cpu_seconds() -> None:
+    new = ev.DesignProposed(
+        experiment_id="e0001", params={"x": 1}, proposer="p", decision=0, seed=1, proposer_s=0.5
+    )
+    payload = ev.to_payload(new)
+    assert "proposer_cpu_s" not in payload  # left out when unset, so old hashes still hold
+    old = ev.from_payload("design.proposed", 1, payload)
+    assert isinstance(old, ev.DesignProposed) and old.proposer_cpu_s == 0.0
+    timed = ev.to_payload(dataclasses.replace(new, proposer_cpu_s=0.25))
+    assert timed["proposer_cpu_s"] == 0.25

@@ -104,19 +104,23 @@ def test_the_benchmark_joins_result_files_without_losing_or_doubling_runs() -> N
         "unavailable": {},
     }
     ours = {
-        "records": [record("hartmann6", "bayes", 0, 0.3), record("branin", "ax", 1, 0.25)],
+        "records": [
+            record("hartmann6", "bayes", 0, 0.3),
+            record("branin", "ax", 1, 0.25),
+            {"problem": "branin", "proposer": "ax", "seed": 0, "error": "crashed"},
+        ],
         "settings": {"problems": {"hartmann6": 40}, "proposers": ["bayes"], "commands": ["b"]},
         "versions": {"daedalus": "2"},
-        "unavailable": {"baybe": "missing"},
+        "unavailable": {"baybe": "missing", "ax": "was missing"},
     }
     data = bench.merged([peers, ours])
     keys = sorted((r["problem"], r["proposer"], r["seed"], r["regret"]) for r in data["records"])
     assert keys == [
-        ("branin", "ax", 0, 0.1),
+        ("branin", "ax", 0, 0.1),  # a later error does not replace a recorded run
         ("branin", "ax", 1, 0.25),  # the later file's record of the same run
         ("hartmann6", "bayes", 0, 0.3),
     ]
     assert data["settings"]["problems"] == {"branin": 30, "hartmann6": 40}
     assert data["settings"]["proposers"] == ["bayes", "ax"]
     assert data["settings"]["commands"] == ["a", "b"]
-    assert data["unavailable"] == {"baybe": "missing"}
+    assert data["unavailable"] == {"baybe": "missing"}  # ax has recorded runs

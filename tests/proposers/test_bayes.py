@@ -243,6 +243,10 @@ def test_positive_constrained_metrics_are_modelled_on_a_log_scale() -> None:
     assert torch.allclose(warped[:, 1], torch.log(volume))
     assert torch.allclose(warped[:, 2], torch.log(Y[:, 2]))
     assert bounds == pytest.approx((math.log(1000.0), 50.0, math.log(4.0), math.log(9.0), 1.0))
+    # A reading far below the bounds is raised to a thousandth of the smallest first.
+    tiny = Y.clone()
+    tiny[0, 1] = 1e-9
+    assert logged_constraints(goal, tiny)[0][0, 1] == pytest.approx(math.log(1.0))
     # Every reading keeps its side of every bound.
     for column, metric in enumerate(goal.metrics):
         for c, bound in zip(goal.constraints, bounds, strict=True):

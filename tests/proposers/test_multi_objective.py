@@ -10,7 +10,12 @@ import torch
 
 from daedalus.goal import Goal, Maximize, Minimize, infer_reference_point
 from daedalus.proposers import BayesProposer, History, SobolProposer, Trial
-from daedalus.proposers.bayes import _acquisition, _fit_model, reference_point
+from daedalus.proposers.bayes import (
+    _acquisition,
+    _fit_model,
+    logged_constraints,
+    reference_point,
+)
 from daedalus.sims.pareto import BRANIN_CURRIN_REFERENCE_POINT, branin_currin
 from daedalus.space import Real, Space, Value
 
@@ -70,7 +75,10 @@ def test_acquisition_is_hypervolume_improvement_with_constraints() -> None:
     Y = torch.tensor(
         [[(t.values or {})[m] for m in goal.metrics] for t in past.trials], dtype=torch.float64
     )
-    acquisition = _acquisition(_fit_model(X, Y, {}), goal, X, Y, None)
+    modelled, bounds = logged_constraints(goal, Y)
+    acquisition = _acquisition(
+        _fit_model(X, modelled, {}), goal, X, Y, None, modelled=modelled, bounds=bounds
+    )
     assert isinstance(acquisition, qLogNoisyExpectedHypervolumeImprovement)
     assert acquisition.constraints is not None and len(acquisition.constraints) == 1
 

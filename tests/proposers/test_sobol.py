@@ -67,9 +67,9 @@ def test_rejects_a_bad_draw_budget() -> None:
 
 
 def test_a_choice_is_covered_evenly_from_the_first_designs() -> None:
-    # One Sobol coordinate per Choice: every run of k consecutive designs from the start of
-    # the sequence holds each of k options once, for every seed (argmax over a one-hot block
-    # of k coordinates put 5 of 6 first designs on one option).
+    # One Sobol coordinate per Choice: with k a power of two, every run of k designs from the
+    # start of the sequence holds each of the k options once, for every seed (argmax over a
+    # one-hot block of k coordinates did not).
     space = Space([Real("x", 0.0, 1.0), Choice("c", ("a", "b", "c", "d"))])
     goal = Goal(Minimize("y"))
     for seed in range(20):

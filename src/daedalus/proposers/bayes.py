@@ -8,8 +8,8 @@ How a batch is made:
    float64, on the model encoding below: with one objective a Matern 5/2 kernel under
    light-tailed Gamma priors (`_kernel`, `_likelihood`); with several, BoTorch's default
    `SingleTaskGP`; with categorical parameters BoTorch's `MixedSingleTaskGP`. A constrained
-   metric that is positive in every reading is modelled as its logarithm, its bounds with it
-   (`logged_constraints`).
+   metric (not an objective) that is positive in every reading and has positive bounds is
+   modelled as its logarithm, its bounds with it (`logged_constraints`).
    With `feasibility` on and at least one trial that failed as `infeasible`, also fit a GP
    classifier of P(feasible | x) (`daedalus.models.feasibility.FeasibilityClassifier`).
 3. Pick the batch one design at a time (`optimize_acqf`, q=1), each maximising
@@ -110,6 +110,7 @@ with warnings.catch_warnings():
     from linear_operator.utils.warnings import NumericalWarning
 
 _DTYPE = torch.float64
+_LOG_FLOOR = 1e-3  # a logged metric's readings are raised to this share of its smallest bound
 _MAX_ENUMERATED = 32  # largest number of category combinations optimised one by one
 _MIN_OBSERVED = 2  # a GP needs at least two observations to say anything
 _MARGIN = 1e-6  # slack kept inside linear constraints: SLSQP ends up to ~1e-9 outside them
@@ -672,9 +673,10 @@ def winsorized(goal: Goal, Y: Tensor) -> Tensor:
 
 
 def logged_constraints(goal: Goal, Y: Tensor) -> tuple[Tensor, tuple[float, ...]]:
-    """`Y` (`n x m`, columns in `goal.metrics` order) with each constrained metric that is
-    positive in every reading, and whose bounds are all positive, replaced by its logarithm;
-    and the bound of every constraint (in `goal.constraints` order) on the modelled scale.
+    """`Y` (`n x m`, columns in `goal.metrics` order) with each constrained metric that is not
+    an objective, is positive in every reading, and has only positive bounds replaced by its
+    logarithm (readings first raised to `_LOG_FLOOR` times its smallest bound); and the bound
+    of every constraint (in `goal.constraints` order) on the modelled scale.
 
     Physical quantities held to a bound (a volume, an E-factor, an impurity) are often positive
     and span orders of magnitude over the design space; their logarithm is closer to additive
@@ -700,7 +702,11 @@ def logged_constraints(goal: Goal, Y: Tensor) -> tuple[Tensor, tuple[float, ...]
     warped = Y.clone()
     for metric in logged:
         column = goal.metrics.index(metric)
-        warped[:, column] = torch.log(Y[:, column])
+        # A reading far below every bound (an impurity of 1e-9 against 0.05) is raised to a
+        # thousandth of the smallest one first: its log would otherwise sit tens of units away
+        # and set the scale; the floor is below every bound, so no reading changes side.
+        floor = min(c.bound for c in goal.constraints if c.name == metric) * _LOG_FLOOR
+        warped[:, column] = torch.log(torch.clamp(Y[:, column], min=floor))
     bounds = tuple(math.log(c.bound) if c.name in logged else c.bound for c in goal.constraints)
     return warped, bounds
 
@@ -801,16 +807,14 @@ def _acquisition(
     Y: Tensor,
     X_pending: Tensor | None,
     *,
-    modelled: Tensor | None = None,
-    bounds: Sequence[float] | None = None,
+    modelled: Tensor,
+    bounds: Sequence[float],
 ) -> AcquisitionFunction:
     """The acquisition given observed inputs `X` (`n x p`), outcomes `Y` (`n x m`, columns in
     `goal.metrics` order) and designs in flight `X_pending` (`k x p`): qLogNEI of the first
-    objective, or with several objectives qLogNEHVI at `reference_point(goal, Y)`. When the
-    model was fit to `modelled` (Y with constrained metrics logged by `logged_constraints`),
-    `bounds` are the constraints' bounds on that scale, in `goal.constraints` order."""
-    modelled = Y if modelled is None else modelled
-    bounds = tuple(c.bound for c in goal.constraints) if bounds is None else bounds
+    objective, or with several objectives qLogNEHVI at `reference_point(goal, Y)`. The model
+    was fit to `modelled`, `Y` on the scale of `logged_constraints`, whose `bounds` (in
+    `goal.constraints` order) the constraints are held to."""
     spread = modelled.std(dim=0) if len(Y) > 1 else torch.ones(Y.shape[-1], dtype=_DTYPE)
     constraints: list[Callable[[Tensor], Tensor]] = [
         partial(

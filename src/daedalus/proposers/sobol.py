@@ -1,4 +1,4 @@
-"""`SobolProposer`: scrambled Sobol points in the encoded unit cube, decoded to designs."""
+"""`SobolProposer`: scrambled Sobol points, one coordinate per parameter, decoded to designs."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def _sobol_stream(dim: int, *, seed: int, skip: int) -> Iterator[np.ndarray]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SobolProposer:
-    """Propose scrambled Sobol points of the encoded unit cube, decoded with `space.decode`.
+    """Propose scrambled Sobol points, one coordinate per parameter, mapped to the space's unit
+    cube (`_per_parameter_to_unit`) and decoded with `space.decode`.
 
     The sequence is seeded by `seed` and fast-forwarded by `history.n_proposed`, so a caller
     that passes one fixed seed walks one sequence across calls; a caller that passes a fresh
@@ -108,9 +109,11 @@ def _per_parameter_to_unit(space: Space, u: np.ndarray) -> np.ndarray:
     """Map a point with one coordinate per parameter to the space's unit cube: a `Choice` of
     `k` options takes option `floor(u * k)` as its one-hot block, anything else `u` itself.
 
-    One Sobol coordinate per `Choice`, rather than one per option decoded by argmax, keeps the
-    options as evenly covered as Sobol covers an interval: with argmax, 5 of `branin_cat`'s
-    first 6 designs fell on one of its three surfaces."""
+    One Sobol coordinate per `Choice`, rather than one per option decoded by argmax, covers the
+    options as Sobol covers an interval: exactly evenly in every run of k designs from the start
+    when k is a power of two, and more evenly than argmax otherwise. `branin_cat`'s first 6
+    designs (3 options), over 200 seeds: all three options in 193 (argmax: 174), two of each in
+    85 (argmax: 31)."""
     if len(u) == space.dim:  # no Choice: the two cubes are one
         return u
     unit = np.zeros(space.dim, dtype=np.float64)
