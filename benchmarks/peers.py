@@ -265,7 +265,7 @@ def main() -> None:
             data["settings"]["commands"].append(
                 f".venv/bin/python benchmarks/peers.py --summarise {files}"
             )
-        report = markdown(data)
+        report = markdown(data, previous=_previous(args.markdown))
         args.markdown.write_text(report, encoding="utf-8")
         print(report)
         return
@@ -325,7 +325,7 @@ def main() -> None:
                 f"{record['seed']}: {status} ({record['wall_s']:.0f} s)",
                 flush=True,
             )
-    report = markdown(data)
+    report = markdown(data, previous=_previous(args.markdown))
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
     args.markdown.write_text(report, encoding="utf-8")
     print(report)
@@ -420,7 +420,13 @@ def _fmt(q: tuple[float, float, float] | None) -> str:
     return f"{q[1]:.3g} [{q[0]:.3g}, {q[2]:.3g}]"
 
 
-def markdown(data: Mapping[str, Any]) -> str:
+def _previous(report: Path) -> str | None:
+    """The name of the previous suite's report, when one is kept beside `report`."""
+    previous = report.with_name(f"{report.stem}-previous{report.suffix}")
+    return previous.name if previous.exists() else None
+
+
+def markdown(data: Mapping[str, Any], *, previous: str | None = None) -> str:
     settings, table = data["settings"], summary(data)
     lines = [
         "# Benchmarks: daedalus against peer optimisers",
@@ -454,6 +460,14 @@ def markdown(data: Mapping[str, Any]) -> str:
         "## Results",
         "",
         *_status(data),
+        *(
+            [
+                f"The previous suite's report, kept for rows this one lacks: [{previous}]"
+                f"({previous})."
+            ]
+            if previous
+            else []
+        ),
         "",
         *_target_table(table),
     ]
