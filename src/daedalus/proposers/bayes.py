@@ -692,21 +692,18 @@ def logged_constraints(goal: Goal, Y: Tensor) -> tuple[Tensor, tuple[float, ...]
     is steep only within one unit of the bound, and a volume's unit is one cubic inch.
     """
     objectives = {o.name for o in goal.objectives}
-    logged: set[str] = set()
+    warped, logged = Y.clone(), set()
     for column, metric in enumerate(goal.metrics):
         held = [c.bound for c in goal.constraints if c.name == metric]
-        if metric in objectives or not held or min(held) <= 0:
+        if metric in objectives or not held or min(held) <= 0 or len(Y) == 0:
             continue
-        if len(Y) and bool(torch.all(Y[:, column] > 0)):
-            logged.add(metric)
-    warped = Y.clone()
-    for metric in logged:
-        column = goal.metrics.index(metric)
+        if not bool(torch.all(Y[:, column] > 0)):
+            continue
         # A reading far below every bound (an impurity of 1e-9 against 0.05) is raised to a
         # thousandth of the smallest one first: its log would otherwise sit tens of units away
         # and set the scale; the floor is below every bound, so no reading changes side.
-        floor = min(c.bound for c in goal.constraints if c.name == metric) * _LOG_FLOOR
-        warped[:, column] = torch.log(torch.clamp(Y[:, column], min=floor))
+        warped[:, column] = torch.log(torch.clamp(Y[:, column], min=min(held) * _LOG_FLOOR))
+        logged.add(metric)
     bounds = tuple(math.log(c.bound) if c.name in logged else c.bound for c in goal.constraints)
     return warped, bounds
 
