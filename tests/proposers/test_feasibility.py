@@ -257,13 +257,58 @@ def test_mixed_space_with_linear_constraints_avoids_a_failing_category() -> None
     assert [d["tool"] for d in proposed].count("b") <= BayesProposer().risky_allowed(3)
 
 
-def test_model_to_unit_encoding_matches_the_space() -> None:
-    space = Space([Real("x", 0.0, 2.0), Choice("c", ("p", "q", "r")), Real("z", -1.0, 1.0)])
-    encoding = _ModelEncoding.of(space)
+ENUMERABLE = Space([Real("x", 0.0, 2.0), Choice("c", ("p", "q", "r")), Real("z", -1.0, 1.0)])
+# 2^6 = 64 combinations of categories: more than are optimised one by one.
+MANY_CHOICES = Space([Real("x", 0.0, 1.0), *(Choice(f"c{i}", ("a", "b")) for i in range(6))])
+
+
+@pytest.mark.parametrize(("space", "one_hot"), [(ENUMERABLE, True), (MANY_CHOICES, False)])
+def test_model_to_unit_encoding_matches_the_space(space: Space, one_hot: bool) -> None:
+    encoding = _ModelEncoding.of(space, time=True)
+    assert encoding.one_hot is one_hot
     designs = SobolProposer().propose(space, GOAL, History(), n=8, seed=0)
     unit = space.encode_many(designs)
     model = encoding.to_model(unit)
+    width = space.dim if one_hot else len(space)
+    assert model.shape == (8, width + 1)  # and the time column
     assert np.allclose(encoding.to_unit_tensor(model).numpy(), unit)
+    assert np.allclose(encoding.to_unit(model), unit)
+    assert encoding.bounds().shape == (2, width + 1)
+
+
+def test_one_hot_categories_fix_one_option_of_each_block() -> None:
+    space = Space([Choice("a", ("p", "q")), Real("x", 0.0, 1.0), Choice("b", ("r", "s", "t"))])
+    encoding = _ModelEncoding.of(space)
+    combinations = encoding.categories()
+    assert len(combinations) == 6
+    designs = []
+    for fixed in combinations:
+        assert sorted(fixed) == [0, 1, 3, 4, 5]  # every one-hot column, never x's
+        row = torch.zeros(1, space.dim, dtype=torch.float64)
+        for column, value in fixed.items():
+            row[0, column] = value
+        designs.append(space.decode(encoding.to_unit(row)[0]))
+    assert sorted((d["a"], d["b"]) for d in designs) == [
+        (a, b) for a in ("p", "q") for b in ("r", "s", "t")
+    ]
+
+
+def test_many_categories_are_searched_by_index() -> None:
+    encoding = _ModelEncoding.of(MANY_CHOICES)
+    assert encoding.cat_columns == {i: 2 for i in range(1, 7)}
+    goal = Goal(Minimize("loss"))
+    designs = SobolProposer().propose(MANY_CHOICES, goal, History(), n=14, seed=3)
+
+    def loss(p: Params) -> float:  # best with every choice "b" and x = 0.4
+        return sum(p[f"c{i}"] == "a" for i in range(6)) + (float(p["x"]) - 0.4) ** 2
+
+    trials = [Trial(f"exp-{i:03d}", d, {"loss": loss(d)}) for i, d in enumerate(designs)]
+    proposed = BayesProposer().propose(
+        MANY_CHOICES, goal, History(trials=trials, n_proposed=14), n=2, seed=3
+    )
+    assert all(MANY_CHOICES.contains(d) for d in proposed)
+    best_seen = min(loss(d) for d in designs)
+    assert min(loss(d) for d in proposed) < best_seen, (best_seen, proposed)
 
 
 @pytest.mark.parametrize(
