@@ -262,9 +262,12 @@ ENUMERABLE = Space([Real("x", 0.0, 2.0), Choice("c", ("p", "q", "r")), Real("z",
 MANY_CHOICES = Space([Real("x", 0.0, 1.0), *(Choice(f"c{i}", ("a", "b")) for i in range(6))])
 
 
-@pytest.mark.parametrize(("space", "one_hot"), [(ENUMERABLE, True), (MANY_CHOICES, False)])
-def test_model_to_unit_encoding_matches_the_space(space: Space, one_hot: bool) -> None:
-    encoding = _ModelEncoding.of(space, time=True)
+@pytest.mark.parametrize(
+    ("space", "multi", "one_hot"),
+    [(ENUMERABLE, False, True), (ENUMERABLE, True, False), (MANY_CHOICES, False, False)],
+)
+def test_model_to_unit_encoding_matches_the_space(space: Space, multi: bool, one_hot: bool) -> None:
+    encoding = _ModelEncoding.of(space, time=True, multi=multi)
     assert encoding.one_hot is one_hot
     designs = SobolProposer().propose(space, GOAL, History(), n=8, seed=0)
     unit = space.encode_many(designs)

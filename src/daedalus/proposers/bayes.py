@@ -30,17 +30,26 @@ to 0 at the first trial and 1 now (a spatio-temporal GP, as in Nyikosa, Osborne 
 fast and where the response moves, the acquisition's baseline is every observed design as it
 would read now, and every pick is made with time pinned at now.
 
-The model encoding (`_ModelEncoding`) is the space's unit cube: the coordinate of a `Real` or
-`Integer` (an `Integer` is relaxed to its continuous coordinate and rounded on decode) and the
-one-hot block of a `Choice`, whose columns the ARD kernel gives a lengthscale each. The
-acquisition is then optimised over the continuous columns for every combination of categories
-(exact over the categories, cost grows with their number). Beyond `_MAX_ENUMERATED`
-combinations a `Choice` is one column instead, its category index `0 .. k-1`, for
-`MixedSingleTaskGP`'s categorical kernel and BoTorch's alternating continuous/local-categorical
-search. One-hot was measured better where both apply: `branin_cat` (40 experiments, 10 seeds of
-the suite) median final regret 0.124 against 0.148, at about half the CPU (22 to 29 s a run
-against 40 to 60 s). The classifier reads the space's unit cube;
-`_ModelEncoding.to_unit_tensor` maps model inputs to it.
+The model encoding (`_ModelEncoding`), with one objective, is the space's unit cube: the
+coordinate of a `Real` or `Integer` (an `Integer` is relaxed to its continuous coordinate and
+rounded on decode) and the one-hot block of a `Choice`, whose columns the ARD kernel gives a
+lengthscale each, as Ax's default does; the acquisition is then optimised over the continuous
+columns for every combination of categories (exact over the categories, cost grows with their
+number). With several objectives, or more than `_MAX_ENUMERATED` combinations, a `Choice` is
+one column instead, its category index `0 .. k-1`, for `MixedSingleTaskGP`'s categorical
+kernel, and the combinations are enumerated up to `_MAX_ENUMERATED` and searched beyond by
+BoTorch's alternating continuous/local-categorical optimiser. The classifier reads the space's
+unit cube; `_ModelEncoding.to_unit_tensor` maps model inputs to it.
+
+Why one-hot with one objective, measured with the suite's seeds: `branin_cat` (40 experiments,
+20 seeds) median final regret 0.144 [0.052, 0.466] against 0.148 [0.060, 0.499] with the
+categorical kernel (lower on 8 of 20 seeds: no real difference), at 22 CPU s a run against 60;
+`benchmarks/worlds.py`'s best-found share of the reference after 30 experiments, 5 seeds, one-hot
+against categorical: `catalyst` 1.002 against 1.004 (42 against 78 CPU s a run), `turning` 0.956
+against 0.917 (36 against 82 s), `gripper` 1.09 against 1.11 (19 against 62 s; its seeds range
+from 0.42 to 1.96). With several objectives it was not adopted: `catalyst_pareto` true
+hypervolume share 0.953 to 0.957 on 3 seeds, below the 0.960 to 0.970 quartiles an earlier
+version recorded with the categorical kernel.
 
 Failed trials (values None) never reach the objective GP. An `infeasible` one teaches the
 classifier when `feasibility` is on; every other failure (`machine_fault`, `timeout`,
@@ -138,7 +147,8 @@ InequalityConstraint = tuple[Tensor, Tensor, float]
 class _ModelEncoding:
     """Maps the space's unit cube (`dim` columns, one-hot choices) to model inputs and back.
 
-    Two layouts. `one_hot` (the categories can be enumerated, `_MAX_ENUMERATED`): the model
+    Two layouts. `one_hot` (one objective, and at most `_MAX_ENUMERATED` combinations of
+    categories): the model
     inputs are the unit cube itself, a `Choice` as its one-hot block, for a `SingleTaskGP` whose
     ARD kernel gives each option its own lengthscale. Otherwise one column per parameter, a
     `Choice` as its category index `0 .. k-1`, for `MixedSingleTaskGP`'s categorical kernel.
@@ -151,7 +161,9 @@ class _ModelEncoding:
     one_hot: bool = False
 
     @classmethod
-    def of(cls, space: Space, *, time: bool = False) -> _ModelEncoding:
+    def of(cls, space: Space, *, time: bool = False, multi: bool = False) -> _ModelEncoding:
+        """The encoding of `space`: one-hot unless the goal has several objectives (`multi`)
+        or the categories have more than `_MAX_ENUMERATED` combinations."""
         slices = space.slices()
         options = tuple(len(p.options) if isinstance(p, Choice) else 0 for p in space.parameters)
         return cls(
@@ -159,7 +171,7 @@ class _ModelEncoding:
             tuple(slices[p.name] for p in space.parameters),
             options,
             time,
-            one_hot=math.prod(k for k in options if k) <= _MAX_ENUMERATED,
+            one_hot=not multi and math.prod(k for k in options if k) <= _MAX_ENUMERATED,
         )
 
     @property
@@ -368,7 +380,7 @@ class BayesProposer:
                 key=lambda d: tuple(space.encode(d)),
             )
             times = _relative_times(history, observed)
-            encoding = _ModelEncoding.of(space, time=times is not None)
+            encoding = _ModelEncoding.of(space, time=times is not None, multi=goal.multi)
             with _seeded(seed), _expected_warnings():
                 X = self._optimized_batch(
                     goal, encoding, observed, busy, classifier, n=n, times=times
