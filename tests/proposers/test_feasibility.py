@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 import random
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ import torch
 from daedalus.errors import InvalidCampaign
 from daedalus.goal import Goal, Minimize
 from daedalus.models.feasibility import FeasibilityClassifier, training_data
-from daedalus.proposers import BayesProposer, History, SobolProposer, Trial
+from daedalus.proposers import BayesProposer, History, SobolProposer, Trial, bayes
 from daedalus.proposers.bayes import _ModelEncoding
 from daedalus.sims.functions import branin, branin_disc_violation
 from daedalus.space import Choice, Params, Real, Space, Value
@@ -312,6 +313,62 @@ def test_many_categories_are_searched_by_index() -> None:
     assert all(MANY_CHOICES.contains(d) for d in proposed)
     best_seen = min(loss(d) for d in designs)
     assert min(loss(d) for d in proposed) < best_seen, (best_seen, proposed)
+
+
+TWO_OBJECTIVES = Goal(Minimize("loss"), Minimize("cost"))
+
+
+def recording(
+    name: str, original: Callable[..., Any], calls: list[tuple[str, dict[str, Any]]]
+) -> Callable[..., Any]:
+    """`original`, noting its name and keyword arguments in `calls` at each call."""
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        calls.append((name, kwargs))
+        return original(*args, **kwargs)
+
+    return recorded
+
+
+@pytest.mark.parametrize(
+    ("space", "goal", "optimiser", "fixed_columns"),
+    [
+        (ENUMERABLE, GOAL, "optimize_acqf_mixed", [1, 2, 3]),  # one-hot: 3 columns fixed
+        (ENUMERABLE, TWO_OBJECTIVES, "optimize_acqf_mixed", [1]),  # index: 1 column
+        (MANY_CHOICES, GOAL, "optimize_acqf_mixed_alternating", None),
+    ],
+)
+def test_categories_are_enumerated_unless_there_are_too_many(
+    space: Space,
+    goal: Goal,
+    optimiser: str,
+    fixed_columns: list[int] | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for name in ("optimize_acqf", "optimize_acqf_mixed", "optimize_acqf_mixed_alternating"):
+        monkeypatch.setattr(bayes, name, recording(name, getattr(bayes, name), calls))
+    designs = SobolProposer().propose(space, goal, History(), n=16, seed=5)  # past n_init
+    trials = [
+        Trial(f"exp-{i:03d}", d, {"loss": float(d["x"]) ** 2, "cost": 1.0 - float(d["x"])})
+        for i, d in enumerate(designs)
+    ]
+    BayesProposer().propose(space, goal, History(trials=trials, n_proposed=16), n=1, seed=5)
+    assert [name for name, _ in calls] == [optimiser]
+    if fixed_columns is not None:
+        fixed = calls[0][1]["fixed_features_list"]
+        assert isinstance(fixed, list) and len(fixed) == 3
+        assert all(sorted(f) == fixed_columns for f in fixed)
+
+
+def test_linear_constraints_map_to_model_columns_after_a_choice() -> None:
+    space = Space(
+        [Choice("c", ("p", "q", "r")), Real("x", 0.0, 1.0), Real("y", 0.0, 1.0)],
+        constraints=["x + y <= 1.5"],
+    )
+    for multi, columns in ((False, [3, 4]), (True, [1, 2])):
+        (inequality,) = _ModelEncoding.of(space, multi=multi).inequalities()
+        assert inequality[0].tolist() == columns
 
 
 @pytest.mark.parametrize(

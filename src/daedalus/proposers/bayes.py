@@ -7,13 +7,13 @@ How a batch is made:
 2. Fit one GP over every goal metric (objectives and constrained metrics), standardized, in
    float64, on the model encoding below: with one objective a Matern 5/2 kernel under
    light-tailed Gamma priors (`_kernel`, `_likelihood`); with several, BoTorch's default
-   `SingleTaskGP`; with more category combinations than `_MAX_ENUMERATED`, BoTorch's
-   `MixedSingleTaskGP`. A constrained
-   metric (not an objective) that is positive in every reading and has positive bounds is
-   modelled as its logarithm, its bounds with it (`logged_constraints`).
+   `SingleTaskGP`; with categories in the index layout below (several objectives, or more
+   than `_MAX_ENUMERATED` combinations), BoTorch's `MixedSingleTaskGP` with its defaults. A
+   constrained metric (not an objective) that is positive in every reading and has positive
+   bounds is modelled as its logarithm, its bounds with it (`logged_constraints`).
    With `feasibility` on and at least one trial that failed as `infeasible`, also fit a GP
    classifier of P(feasible | x) (`daedalus.models.feasibility.FeasibilityClassifier`).
-3. Pick the batch one design at a time (`optimize_acqf`, q=1), each maximising
+3. Pick the batch one design at a time (q=1, `_optimize`), each maximising
    `qLogNoisyExpectedImprovement` of the first objective or, when the goal has several
    objectives, `qLogNoisyExpectedHypervolumeImprovement` at the reference point of
    `reference_point`. Outcome constraints enter as smooth feasibility weights, the pending
@@ -158,7 +158,7 @@ class _ModelEncoding:
     slices: tuple[slice, ...]  # where each parameter sits in the unit vector
     n_options: tuple[int, ...]  # options of each Choice; 0 for a Real or Integer
     time: bool = False  # one more, last column: campaign time, 0 at the first trial, 1 now
-    one_hot: bool = False
+    one_hot: bool = True  # else the index layout; `of` decides
 
     @classmethod
     def of(cls, space: Space, *, time: bool = False, multi: bool = False) -> _ModelEncoding:
@@ -171,8 +171,13 @@ class _ModelEncoding:
             tuple(slices[p.name] for p in space.parameters),
             options,
             time,
-            one_hot=not multi and math.prod(k for k in options if k) <= _MAX_ENUMERATED,
+            one_hot=not multi and _combinations(options) <= _MAX_ENUMERATED,
         )
+
+    @property
+    def n_combinations(self) -> int:
+        """How many combinations of categories the space has (1 without a `Choice`)."""
+        return _combinations(self.n_options)
 
     @property
     def cat_columns(self) -> dict[int, int]:
@@ -184,8 +189,17 @@ class _ModelEncoding:
 
     def categories(self) -> list[dict[int, float]]:
         """Every combination of categories as model-column values to fix while the
-        continuous columns are optimised; `[{}]` when the space has no `Choice`."""
-        blocks = [(column, k) for column, k in self._choice_columns() if k]
+        continuous columns are optimised (a one-hot block, or an index); `[{}]` when the space
+        has no `Choice`.
+
+        Raises:
+            ValueError: there are more than `_MAX_ENUMERATED` combinations.
+        """
+        if self.n_combinations > _MAX_ENUMERATED:
+            raise ValueError(
+                f"{self.n_combinations} combinations of categories are too many to enumerate"
+            )
+        blocks = [(column, k) for column, k in self._columns() if k]
         combinations = []
         for combo in itertools.product(*(range(k) for _, k in blocks)):
             fixed: dict[int, float] = {}
@@ -197,14 +211,15 @@ class _ModelEncoding:
             combinations.append(fixed)
         return combinations
 
-    def _choice_columns(self) -> list[tuple[int, int]]:
+    def _columns(self) -> list[tuple[int, int]]:
         """(first model column, options) of each parameter, options 0 for a Real or Integer."""
         if self.one_hot:
             return [(s.start, k) for s, k in zip(self.slices, self.n_options, strict=True)]
         return list(enumerate(self.n_options))
 
     def to_model(self, unit: FloatArray) -> Tensor:
-        """Map an `n x dim` unit-cube array to `n x p` model inputs."""
+        """Map an `n x dim` unit-cube array to `n x p` model inputs (`p` is `dim` one-hot, the
+        number of parameters by index; one more with a time column)."""
         if self.one_hot:
             columns = [unit[:, j] for j in range(self.space.dim)]
         else:
@@ -222,7 +237,7 @@ class _ModelEncoding:
         x = X.detach().cpu().numpy()
         unit = np.zeros((len(x), self.space.dim), dtype=np.float64)
         rows = np.arange(len(x))
-        for (column, k), s in zip(self._choice_columns(), self.slices, strict=True):
+        for (column, k), s in zip(self._columns(), self.slices, strict=True):
             if not k:
                 unit[:, s.start] = np.clip(x[:, column], 0.0, 1.0)
             elif self.one_hot:
@@ -236,7 +251,7 @@ class _ModelEncoding:
         """Map `batch x p` model inputs to `batch x dim` unit-cube inputs, differentiably in the
         continuous columns (a category is rounded to its one-hot block)."""
         columns = []
-        for column, k in self._choice_columns():
+        for column, k in self._columns():
             if not k:
                 columns.append(X[..., column : column + 1])
                 continue
@@ -264,7 +279,7 @@ class _ModelEncoding:
         """The space's linear constraints as BoTorch `(indices, coefficients, rhs)` on model
         columns (`sum(c * x[indices]) >= rhs`), tightened by `_MARGIN` so that the optimiser's
         small constraint violations stay valid after decoding."""
-        pairs = zip(self._choice_columns(), self.slices, strict=True)
+        pairs = zip(self._columns(), self.slices, strict=True)
         column_of = {s.start: column for (column, _), s in pairs}
         result = []
         for ineq in self.space.unit_inequalities():
@@ -930,8 +945,7 @@ def _optimize(
 ) -> Tensor:
     """Return the `1 x p` design (model encoding) maximising `acquisition`."""
     bounds, inequalities = encoding.bounds(), encoding.inequalities() or None
-    combinations = encoding.categories()
-    if len(combinations) == 1:
+    if encoding.n_combinations == 1:
         X, _ = optimize_acqf(
             acquisition,
             bounds,
@@ -941,7 +955,7 @@ def _optimize(
             inequality_constraints=inequalities,
         )
         return X
-    if not encoding.one_hot:  # too many combinations to enumerate
+    if encoding.n_combinations > _MAX_ENUMERATED:  # too many to enumerate: index layout
         X, _ = optimize_acqf_mixed_alternating(
             acquisition,
             bounds,
@@ -953,6 +967,7 @@ def _optimize(
         )
         return X
     # Share the restart budget across combinations, keeping a floor for each one.
+    combinations = encoding.categories()
     per_combination = max(2, num_restarts // len(combinations))
     X, _ = optimize_acqf_mixed(
         acquisition,
@@ -964,6 +979,11 @@ def _optimize(
         inequality_constraints=inequalities,
     )
     return X
+
+
+def _combinations(n_options: Sequence[int]) -> int:
+    """Combinations of categories given the options of each parameter (0 for no `Choice`)."""
+    return math.prod(k for k in n_options if k)
 
 
 def _valid_design(space: Space, u: FloatArray) -> Params | None:

@@ -22,7 +22,8 @@ methods at equal time). The rule, for `m = max_points`:
    acquisition can leave the incumbent's basin.
 
 Distances are Euclidean after scaling each column of `X` to [0, 1] by its observed range, so a
-category index column counts no more than a unit-cube coordinate. The rule uses no random
+category index column counts no more than a unit-cube coordinate (a one-hot block adds sqrt 2
+between two options). The rule uses no random
 numbers: the same `X` and `utility` always give the same indices (ties go to the lower row),
 which replay and resume rely on. With `n <= m` it returns every index, so small campaigns fit
 exactly what they did before. Cost: O(n m d) time and O(n) memory, about 0.1 s at n = 10^4.
@@ -46,7 +47,7 @@ def fit_subset(X: FloatArray, utility: FloatArray, *, max_points: int) -> IntArr
     """Return the sorted rows of `X` to fit a GP on: all of them when `n <= max_points`.
 
     Args:
-        X: `n x d` model inputs (unit-cube coordinates, category indices).
+        X: `n x d` model inputs (unit-cube coordinates, one-hot blocks or category indices).
         utility: `n` values, larger is better (see `goal_utility`); must be finite.
         max_points: the most rows to return, at least `MIN_POINTS`.
 
