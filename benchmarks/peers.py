@@ -461,10 +461,7 @@ def markdown(data: Mapping[str, Any], *, previous: str | None = None) -> str:
         "",
         *_status(data),
         *(
-            [
-                f"The previous suite's report, kept for rows this one lacks: [{previous}]"
-                f"({previous})."
-            ]
+            [f"The previous suite's report, run on earlier versions: [{previous}]({previous})."]
             if previous
             else []
         ),
