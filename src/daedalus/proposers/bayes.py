@@ -148,10 +148,10 @@ class _ModelEncoding:
     """Maps the space's unit cube (`dim` columns, one-hot choices) to model inputs and back.
 
     Two layouts. `one_hot` (one objective, and at most `_MAX_ENUMERATED` combinations of
-    categories): the model
-    inputs are the unit cube itself, a `Choice` as its one-hot block, for a `SingleTaskGP` whose
-    ARD kernel gives each option its own lengthscale. Otherwise one column per parameter, a
-    `Choice` as its category index `0 .. k-1`, for `MixedSingleTaskGP`'s categorical kernel.
+    categories): the model inputs are the unit cube itself, a `Choice` as its one-hot block,
+    for a `SingleTaskGP` whose ARD kernel gives each option its own lengthscale. Otherwise one
+    column per parameter, a `Choice` as its category index `0 .. k-1`, for
+    `MixedSingleTaskGP`'s categorical kernel.
     """
 
     space: Space
@@ -220,16 +220,18 @@ class _ModelEncoding:
     def to_model(self, unit: FloatArray) -> Tensor:
         """Map an `n x dim` unit-cube array to `n x p` model inputs (`p` is `dim` one-hot, the
         number of parameters by index; one more with a time column)."""
-        if self.one_hot:
-            columns = [unit[:, j] for j in range(self.space.dim)]
-        else:
-            columns = [
-                unit[:, s].argmax(axis=1).astype(np.float64) if k else unit[:, s.start]
-                for s, k in zip(self.slices, self.n_options, strict=True)
-            ]
+        model = unit
+        if not self.one_hot:
+            model = np.stack(
+                [
+                    unit[:, s].argmax(axis=1).astype(np.float64) if k else unit[:, s.start]
+                    for s, k in zip(self.slices, self.n_options, strict=True)
+                ],
+                axis=1,
+            )
         if self.time:  # a design proposed or pending runs now
-            columns.append(np.ones(len(unit)))
-        return torch.tensor(np.stack(columns, axis=1), dtype=_DTYPE)
+            model = np.column_stack([model, np.ones(len(unit))])
+        return torch.tensor(model, dtype=_DTYPE)
 
     def to_unit(self, X: Tensor) -> FloatArray:
         """Map `q x p` model inputs back to a `q x dim` unit-cube array (a time column is
@@ -966,8 +968,8 @@ def _optimize(
             inequality_constraints=inequalities,
         )
         return X
-    # Share the restart budget across combinations, keeping a floor for each one.
     combinations = encoding.categories()
+    # Share the restart budget across combinations, keeping a floor for each one.
     per_combination = max(2, num_restarts // len(combinations))
     X, _ = optimize_acqf_mixed(
         acquisition,

@@ -23,10 +23,10 @@ methods at equal time). The rule, for `m = max_points`:
 
 Distances are Euclidean after scaling each column of `X` to [0, 1] by its observed range, so a
 category index column counts no more than a unit-cube coordinate (a one-hot block adds sqrt 2
-between two options). The rule uses no random
-numbers: the same `X` and `utility` always give the same indices (ties go to the lower row),
-which replay and resume rely on. With `n <= m` it returns every index, so small campaigns fit
-exactly what they did before. Cost: O(n m d) time and O(n) memory, about 0.1 s at n = 10^4.
+between two options). The rule uses no random numbers: the same `X` and `utility` always give
+the same indices (ties go to the lower row), which replay and resume rely on. With `n <= m`
+it returns every index, so small campaigns fit exactly what they did before. Cost: O(n m d)
+time and O(n) memory, about 0.1 s at n = 10^4.
 """
 
 from __future__ import annotations
