@@ -243,19 +243,47 @@ def save(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--problems", default=",".join(PROBLEMS))
-    parser.add_argument("--proposers", default=",".join(PROPOSERS))
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT))
-    parser.add_argument("--markdown", type=Path, default=Path("docs/benchmarks.md"))
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Runs already in --out are skipped, so an interrupted suite picks up where it "
+        "stopped. Two suites may run at once only with different --out files.",
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=10, help="seeds 0 .. N-1 of every problem (default 10)"
+    )
+    parser.add_argument(
+        "--problems",
+        default=",".join(PROBLEMS),
+        help=f"comma-separated problems (default all: {', '.join(PROBLEMS)})",
+    )
+    parser.add_argument(
+        "--proposers",
+        default=",".join(PROPOSERS),
+        help=f"comma-separated proposers (default all: {', '.join(PROPOSERS)})",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="runs at once, one process each (default 2)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(DEFAULT_OUT),
+        help=f"JSON file the runs are appended to as they finish (default {DEFAULT_OUT})",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=Path("docs/benchmarks.md"),
+        help="markdown report written at the end (default docs/benchmarks.md)",
+    )
     parser.add_argument(
         "--summarise",
         type=Path,
         nargs="+",
         default=None,
-        help="report saved runs only (several files: their records together)",
+        help="report saved runs only, run nothing; with several files their records together, "
+        "a later file's run replacing an earlier one's of the same problem, proposer and seed "
+        "unless only the later one raised",
     )
     args = parser.parse_args()
     if args.summarise is not None:

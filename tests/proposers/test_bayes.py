@@ -7,6 +7,7 @@ import math
 import random
 import statistics
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import torch
 from daedalus.errors import DaedalusError, InvalidCampaign
 from daedalus.goal import Goal, Maximize, Minimize
 from daedalus.proposers import BayesProposer, History, Proposer, SobolProposer, Trial
-from daedalus.proposers.bayes import logged_constraints
+from daedalus.proposers.bayes import _acquisition, _fit_model, logged_constraints
 from daedalus.space import Choice, Integer, Params, Real, Space, Value
 
 Outcome = Callable[[Mapping[str, Value]], dict[str, float]]
@@ -100,7 +101,7 @@ def test_pending_designs_push_the_batch_away() -> None:
     units = BRANIN_SPACE.encode_many(second)
     pending_units = BRANIN_SPACE.encode_many(first)
     assert second[0] != second[1]
-    # Not just unequal: qLogNEI with X_pending values the pending designs' neighbourhood as taken.
+    # Not just unequal: the model believes the pending designs, so their neighbourhood is taken.
     distances = np.linalg.norm(units[:, None, :] - pending_units[None, :, :], axis=-1)
     assert distances.min() > 1e-3, distances
 
@@ -252,3 +253,59 @@ def test_positive_constrained_metrics_are_modelled_on_a_log_scale() -> None:
         for c, bound in zip(goal.constraints, bounds, strict=True):
             if c.name == metric:
                 assert torch.equal(Y[:, column] >= c.bound, warped[:, column] >= bound)
+
+
+def fitted(goal: Goal, X: torch.Tensor, Y: torch.Tensor) -> Any:
+    """The GP `BayesProposer` fits to `X` (`n x p`, unit cube) and `Y` (goal.metrics order)."""
+    return _fit_model(X, Y, {}, light_tails=not goal.multi)
+
+
+def acquisition_of(goal: Goal, X: torch.Tensor, Y: torch.Tensor, pending: torch.Tensor | None):
+    bounds = tuple(c.bound for c in goal.constraints)
+    return _acquisition(fitted(goal, X, Y), goal, X, Y, pending, modelled=Y, bounds=bounds)
+
+
+def test_the_incumbent_is_the_best_feasible_posterior_mean() -> None:
+    # y rises with x, but c = x as well and c <= 0.65: the best feasible design is x = 0.6.
+    X = torch.linspace(0.0, 1.0, 11, dtype=torch.float64).unsqueeze(-1)
+    Y = torch.cat([2 * X - X**2, X], dim=-1)
+    goal = Goal(Maximize("y"), constraints=["c <= 0.65"])
+    acquisition = acquisition_of(goal, X, Y, None)
+    with torch.no_grad():
+        mean = acquisition.model.posterior(X).mean
+    feasible = mean[:, 1] <= 0.65
+    expected = mean[feasible, 0].max()
+    assert float(acquisition.best_f) == pytest.approx(float(expected), abs=1e-9)
+    # Not the largest reading, which is infeasible, nor a sample above the data.
+    assert float(acquisition.best_f) < float(Y[:, 0].max()) - 0.01
+    assert float(acquisition.best_f) == pytest.approx(0.84, abs=0.01)
+    # Minimising, the incumbent is the negated smallest mean among feasible designs.
+    goal = Goal(Minimize("y"), constraints=["c >= 0.25"])
+    acquisition = acquisition_of(goal, X, Y, None)
+    assert float(acquisition.best_f) == pytest.approx(-0.51, abs=0.01)
+    # With no feasible design the incumbent lies below every design's objective mean.
+    goal = Goal(Maximize("y"), constraints=["c >= 2"])
+    with pytest.warns(Warning, match="all training points are infeasible"):
+        acquisition = acquisition_of(goal, X, Y, None)
+    assert float(acquisition.best_f) < float(Y[:, 0].min())
+
+
+def test_pending_designs_are_believed_at_their_posterior_mean() -> None:
+    X = torch.tensor([[0.1], [0.3], [0.5], [0.9]], dtype=torch.float64)
+    Y = -((X - 0.7) ** 2)
+    goal = Goal(Maximize("y"))
+    pending = torch.tensor([[0.7]], dtype=torch.float64)
+    free = acquisition_of(goal, X, Y, None)
+    busy = acquisition_of(goal, X, Y, pending)
+    with torch.no_grad():
+        before, after = free.model.posterior(pending), busy.model.posterior(pending)
+        far = torch.tensor([[0.2]], dtype=torch.float64)
+        assert float(after.mean) == pytest.approx(float(before.mean), abs=1e-6)
+        assert float(after.variance) < float(before.variance) / 10
+        assert float(busy.model.posterior(far).mean) == pytest.approx(
+            float(free.model.posterior(far).mean), abs=1e-6
+        )
+        # Where the design in flight is, little is left to gain; elsewhere far less changes.
+        at, near_far = pending.unsqueeze(0), far.unsqueeze(0)
+        assert float(busy(at)) < float(free(at)) - 1.0
+        assert float(busy(near_far)) > float(free(near_far)) - 1.0
