@@ -272,10 +272,13 @@ def acquisition_of(
     pending: torch.Tensor | None,
     *,
     readings: bool = True,
+    failed: int = 0,
 ) -> Any:
     bounds = tuple(c.bound for c in goal.constraints)
     model = fitted(goal, X, Y)
-    return _acquisition(model, goal, X, Y, pending, modelled=Y, bounds=bounds, readings=readings)
+    return _acquisition(
+        model, goal, X, Y, pending, modelled=Y, bounds=bounds, readings=readings, failed=failed
+    )
 
 
 def test_the_incumbent_is_the_best_feasible_reading() -> None:
@@ -342,3 +345,29 @@ def test_pending_designs_are_believed_at_their_posterior_mean() -> None:
         at, near_far = pending.unsqueeze(0), far.unsqueeze(0)
         assert float(busy(at)) < float(free(at)) - 1.0
         assert float(busy(near_far)) > float(free(near_far)) - 1.0
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_failed_design_is_believed_no_better_than_the_incumbent(sign: float) -> None:
+    # The model rates x = 0.7 best, but the experiment there failed: nothing will be read.
+    X = torch.tensor([[0.1], [0.3], [0.5], [0.55], [0.85], [0.95]], dtype=torch.float64)
+    Y = -sign * (X - 0.7) ** 2
+    goal = Goal(Maximize("y") if sign > 0 else Minimize("y"))
+    fault = torch.tensor([[0.7]], dtype=torch.float64)
+    free = acquisition_of(goal, X, Y, None)
+    failed = acquisition_of(goal, X, Y, fault, failed=1)
+    pending = acquisition_of(goal, X, Y, fault)
+    best_reading = float((sign * Y).max())
+    # In flight, the design raises the bar; failed, it does not.
+    assert float(pending.best_f) > best_reading + 0.01, float(pending.best_f)
+    assert float(failed.best_f) == pytest.approx(best_reading, abs=1e-12)
+    with torch.no_grad():
+        # Conditioning pulls the mean there from above the best reading down to about it.
+        before = sign * float(free.model.posterior(fault).mean)
+        after = sign * float(failed.model.posterior(fault).mean)
+        assert before > best_reading + 0.01 and after < best_reading + 0.005, (before, after)
+        # Nothing is left to gain at the failed design, where the free model saw the most.
+        at = fault.unsqueeze(0)
+        assert float(failed(at)) < float(free(at)) - 1.0
+        grid = torch.linspace(0.0, 1.0, 201, dtype=torch.float64).reshape(-1, 1, 1)
+        assert abs(float(grid[failed(grid).argmax()]) - 0.7) > 0.02
