@@ -1007,9 +1007,9 @@ def _incumbent(
     0.0047; `branin_disc` 0.0015 / 0.00029 / 0.00011; `branin_cat` 0.124 / 0.043 / 0.042;
     `pressure_vessel` 130 / 101 / 116; `snar` (true regret) 35.7 / 54.7 / 36; `ackley10` 1.17 /
     1.89 / 1.35; `hartmann6` 0.0047 / 0.044 / 0.030, with 4, 5 and 5 of the 10 runs ending
-    near a local optimum (regret above 0.03), and over seeds 0 to 19 level for the first two
-    (0.0028 and 0.0025). CPU in the proposer fell by 15 to 50 % on every problem but `snar`
-    (level).
+    near a local optimum (regret above 0.03); over seeds 0 to 19 level: 0.0028 / 0.0025 /
+    0.0023, with 7, 9 and 9 of 20 runs stuck. CPU in the proposer fell by 15 to 50 % on
+    every problem but `snar` (level).
     """
     with torch.no_grad():
         values = model.posterior(X).mean if readings is None else readings
