@@ -260,11 +260,6 @@ def test_positive_constrained_metrics_are_modelled_on_a_log_scale() -> None:
                 assert torch.equal(Y[:, column] >= c.bound, warped[:, column] >= bound)
 
 
-def fitted(goal: Goal, X: torch.Tensor, Y: torch.Tensor) -> Any:
-    """The GP `BayesProposer` fits to `X` (`n x p`, unit cube) and `Y` (goal.metrics order)."""
-    return _fit_model(X, Y, {}, light_tails=not goal.multi)
-
-
 def acquisition_of(
     goal: Goal,
     X: torch.Tensor,
@@ -274,8 +269,10 @@ def acquisition_of(
     readings: bool = True,
     failed: int = 0,
 ) -> Any:
+    """The acquisition `BayesProposer` builds on its GP fit to `X` (`n x p`, unit cube) and `Y`
+    (`goal.metrics` order), with `pending` designs in flight, the first `failed` of them failed."""
     bounds = tuple(c.bound for c in goal.constraints)
-    model = fitted(goal, X, Y)
+    model = _fit_model(X, Y, {}, light_tails=not goal.multi)
     return _acquisition(
         model, goal, X, Y, pending, modelled=Y, bounds=bounds, readings=readings, failed=failed
     )

@@ -936,42 +936,35 @@ def _acquisition(
             prune_baseline=True,
         )
     objective = GenericMCObjective(partial(_signed_objective, sign=goal.primary.sign))
-    measured = modelled if readings else None
-    in_flight = None if X_pending is None or len(X_pending) == failed else X_pending[failed:]
-    best = _incumbent(model, objective, constraints, X, measured, in_flight)
+    with torch.no_grad():
+        # The readings, or with drift what the observed designs would read now.
+        known, values = X, (modelled if readings else model.posterior(X).mean)
+        if X_pending is not None:
+            believed = model.posterior(X_pending).mean.clone()
+            known = torch.cat([known, X_pending[failed:]])
+            values = torch.cat([values, believed[failed:]])
+        best = _incumbent(model, objective, constraints, known, values)
+        if X_pending is not None:
+            # A failed design will never be read: believed no better than the incumbent it is
+            # kept out of, so no improvement is left there however highly the model rates it.
+            sign = goal.primary.sign
+            believed[:failed, 0] = sign * torch.minimum(sign * believed[:failed, 0], best)
     return qLogExpectedImprovement(
-        model=model
-        if X_pending is None
-        else _believe(model, X_pending, failed=failed, ceiling=best, sign=goal.primary.sign),
+        model=model if X_pending is None else _believe(model, X_pending, believed),
         best_f=best,
         objective=objective,
         constraints=constraints or None,
     )
 
 
-def _believe(
-    model: GPyTorchModel,
-    X_pending: Tensor,
-    *,
-    failed: int = 0,
-    ceiling: Tensor | None = None,
-    sign: float = 1.0,
-) -> GPyTorchModel:
-    """`model` conditioned on the designs in flight `X_pending` reading their posterior mean
-    (the kriging believer of Ginsbourger, Le Riche and Carraro, "Kriging is well-suited to
-    parallelize optimization", 2010): the variance there falls to the noise level, so expected
-    improvement values their neighbourhood as taken, and the mean elsewhere is unchanged.
-
-    The first `failed` rows failed and will never be read: their objective (column 0, `sign`
-    making larger better) is believed no better than `ceiling`, the incumbent they are kept
-    out of, so that no improvement is left at a failed design that the model rates highly."""
-    with torch.no_grad():
-        mean = model.posterior(X_pending).mean
-        if failed and ceiling is not None:
-            mean = mean.clone()
-            mean[:failed, 0] = sign * torch.minimum(sign * mean[:failed, 0], ceiling)
+def _believe(model: GPyTorchModel, X_pending: Tensor, believed: Tensor) -> GPyTorchModel:
+    """`model` conditioned on the designs in flight `X_pending` (`k x p`) reading `believed`
+    (`k x m`, their posterior mean: the kriging believer of Ginsbourger, Le Riche and Carraro,
+    "Kriging is well-suited to parallelize optimization", 2010): the variance there falls to
+    the noise level, so expected improvement values their neighbourhood as taken, and the mean
+    elsewhere is unchanged."""
     # BoTorch returns a model of the same class, typed as its base `Model`.
-    return cast(GPyTorchModel, model.condition_on_observations(X_pending, mean))
+    return cast(GPyTorchModel, model.condition_on_observations(X_pending, believed))
 
 
 def _incumbent(
@@ -979,17 +972,17 @@ def _incumbent(
     objective: GenericMCObjective,
     constraints: Sequence[Callable[[Tensor], Tensor]],
     X: Tensor,
-    readings: Tensor | None,
-    X_pending: Tensor | None = None,
+    values: Tensor,
 ) -> Tensor:
-    """The incumbent of expected improvement: the best objective among the observed designs
-    `X` (`n x p`) whose `readings` (`n x m`, on the model's scale) meet every constraint, or
-    without `readings` (campaign time as an input: what the designs would read now) of the
-    posterior mean at `X`, and among the designs in flight `X_pending` at their posterior
-    mean, as `_believe` has them read; with none feasible, a value below the objective's
-    posterior range, so that improvement is feasibility. A design in flight predicted to beat
-    every reading thus raises the bar: without it, expected improvement at that design stayed
-    its predicted gain, and the next pick of a batch landed on it.
+    """The incumbent of expected improvement: the best objective among the designs `X`
+    (`n x p`) whose `values` (`n x m`, on the model's scale) meet every constraint; with none
+    feasible, a value below the objective's posterior range at `X`, so that improvement is
+    feasibility.
+
+    `_acquisition` passes the observed designs with their readings (with drift, their
+    posterior mean now) and the designs in flight with their posterior mean: one predicted to
+    beat every reading raises the bar, else expected improvement at it stayed its predicted
+    gain and the next pick of a batch landed on it. Failed designs are left out.
 
     Why not qLogNEI, whose incumbent is the largest of joint posterior samples over every
     observed design: on a noise-free problem the posterior spread at the observed designs is
@@ -1011,20 +1004,15 @@ def _incumbent(
     0.0023, with 7, 9 and 9 of 20 runs stuck. CPU in the proposer fell by 15 to 50 % on
     every problem but `snar` (level).
     """
-    with torch.no_grad():
-        values = model.posterior(X).mean if readings is None else readings
-        if X_pending is not None:
-            values = torch.cat([values, model.posterior(X_pending).mean])
-            X = torch.cat([X, X_pending])
-        values = values.unsqueeze(0)
-        best = compute_best_feasible_objective(
-            values,
-            objective(values),
-            list(constraints) or None,
-            model=model,
-            objective=objective,
-            X_baseline=X,
-        )
+    values = values.unsqueeze(0)
+    best = compute_best_feasible_objective(
+        values,
+        objective(values),
+        list(constraints) or None,
+        model=model,
+        objective=objective,
+        X_baseline=X,
+    )
     return best.reshape(())
 
 
