@@ -12,11 +12,18 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from botorch.acquisition.acquisition import AcquisitionFunction
 
 from daedalus.errors import DaedalusError, InvalidCampaign
 from daedalus.goal import Goal, Maximize, Minimize
 from daedalus.proposers import BayesProposer, History, Proposer, SobolProposer, Trial
-from daedalus.proposers.bayes import _acquisition, _fit_model, logged_constraints
+from daedalus.proposers.bayes import (
+    _acquisition,
+    _fit_model,
+    _ModelEncoding,
+    _optimize,
+    logged_constraints,
+)
 from daedalus.space import Choice, Integer, Params, Real, Space, Value
 
 Outcome = Callable[[Mapping[str, Value]], dict[str, float]]
@@ -107,22 +114,72 @@ def test_pending_designs_push_the_batch_away() -> None:
 
 
 @pytest.mark.slow
-def test_linear_constraints_hold_with_rounded_integers() -> None:
-    # The optimum lies on the constraint, where rounding k can cross it.
+def test_linear_constraints_hold_at_enumerated_integer_levels() -> None:
+    # The optimum lies on the constraint; k relaxed and rounded after the acquisition was
+    # optimised ended 0.05 to 0.4 short of it (7.13 on this seed).
     space = Space([Real("x", 0.0, 10.0), Integer("k", 0, 10)], constraints=["x + k <= 7.5"])
     goal = Goal(Maximize("total"))
 
     def outcome(p: Mapping[str, Value]) -> dict[str, float]:
         return {"total": float(p["x"]) + float(p["k"])}
 
-    best = []
-    for seed in range(3):
-        trials = run(BayesProposer(), space, goal, outcome, budget=12, seed=seed, batch=2)
-        assert all(space.contains(t.params) for t in trials)
-        best.append(outcome(best_params(goal, trials))["total"])
-    # k is relaxed to a continuous coordinate and rounded after the acquisition is optimised,
-    # which can cost up to 1 on the constraint: judged over three seeds, not one.
-    assert statistics.median(best) > 7.2, best
+    trials = run(BayesProposer(), space, goal, outcome, budget=12, seed=0, batch=2)
+    assert all(space.contains(t.params) for t in trials)
+    assert outcome(best_params(goal, trials))["total"] > 7.49
+
+
+@pytest.mark.parametrize("multi", [False, True])
+def test_few_integer_levels_are_enumerated_with_the_categories(multi: bool) -> None:
+    space = Space(
+        [Integer("k", 1, 4), Real("x", 0.0, 10.0), Choice("c", ("a", "b"))],
+        constraints=["x + 2 * k <= 7"],  # no x in [0, 10] meets it at k = 4
+    )
+    encoding = _ModelEncoding.of(space, multi=multi)
+    assert encoding.integers_enumerated
+    x_column = 1
+    designs = []
+    for fixed in encoding.combinations():
+        assert x_column not in fixed
+        row = torch.full((1, encoding.bounds().shape[1]), 0.05, dtype=torch.float64)
+        for column, value in fixed.items():
+            row[0, column] = value
+        unit = encoding.to_unit(row)[0]
+        designs.append(space.decode(unit))
+        assert np.allclose(unit, space.encode(designs[-1]))  # a level's centre, exactly
+    assert sorted((d["k"], d["c"]) for d in designs) == [
+        (k, c) for k in (1, 2, 3) for c in ("a", "b")
+    ]
+
+
+def test_many_integer_levels_are_relaxed() -> None:
+    wide = _ModelEncoding.of(Space([Integer("k", 0, 40), Real("x", 0.0, 1.0)]))
+    assert not wide.integers_enumerated and wide.combinations() == [{}]
+    # 2 categories times 21 levels is more than are optimised one by one.
+    mixed = _ModelEncoding.of(Space([Integer("k", 0, 20), Choice("c", ("a", "b"))]))
+    assert not mixed.integers_enumerated
+    assert [sorted(c) for c in mixed.combinations()] == [[1, 2], [1, 2]]
+
+
+class _Peak(AcquisitionFunction):
+    """A stand-in acquisition with one peak at `target` (model inputs)."""
+
+    def __init__(self, model: Any, target: torch.Tensor) -> None:
+        super().__init__(model)
+        self.target = target
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return -((X - self.target) ** 2).sum(dim=(-2, -1))
+
+
+def test_a_space_of_integers_only_is_searched_level_by_level() -> None:
+    # Every model column is fixed by an enumerated combination: nothing is left to optimise.
+    space = Space([Integer("a", 0, 4), Integer("b", 0, 3)])
+    encoding = _ModelEncoding.of(space)
+    target = encoding.to_model(space.encode_many([{"a": 3, "b": 1}]))
+    model = _fit_model(target, torch.zeros(1, 1, dtype=torch.float64), {})
+    X = _optimize(_Peak(model, target + 0.04), encoding, num_restarts=4, raw_samples=16)
+    assert space.decode(encoding.to_unit(X)[0]) == {"a": 3, "b": 1}
+    assert torch.allclose(X, target)  # the level's centre, not the peak beside it
 
 
 @pytest.mark.slow

@@ -34,14 +34,19 @@ fast and where the response moves, the incumbent is the best of the observed des
 would read now (posterior mean), and every pick is made with time pinned at now.
 
 The model encoding (`_ModelEncoding`), with one objective, is the space's unit cube: the
-coordinate of a `Real` or `Integer` (an `Integer` is relaxed to its continuous coordinate and
-rounded on decode) and the one-hot block of a `Choice`, whose columns the ARD kernel gives a
-lengthscale each, as Ax's default does; the acquisition is then optimised over the continuous
-columns for every combination of categories (exact over the categories, cost grows with their
-number). With several objectives, or more than `_MAX_ENUMERATED` combinations, a `Choice` is
-one column instead, its category index `0 .. k-1`, for `MixedSingleTaskGP`'s categorical
-kernel, and the combinations are enumerated up to `_MAX_ENUMERATED` and searched beyond by
-BoTorch's alternating continuous/local-categorical optimiser. The classifier reads the space's
+coordinate of a `Real` or `Integer` and the one-hot block of a `Choice`, whose columns the ARD
+kernel gives a lengthscale each, as Ax's default does; the acquisition is then optimised over the
+continuous columns for every combination of categories (exact over the categories, cost grows
+with their number). `Integer`s are enumerated with the categories, each level at the centre of
+its cell, while the combinations stay at most `_MAX_ENUMERATED`; beyond that an `Integer` is
+relaxed to its continuous coordinate and rounded on decode, which can cost up to a level where
+the optimum sits on a linear constraint (`max x + k` under `x + k <= 7.5`, `k` in 0 .. 10,
+batches of 2: the best of 12 experiments was 7.13 to 7.45 on seeds 0 to 3 relaxed, 7.5 on all
+four enumerated, at the same CPU). With several objectives, or more than `_MAX_ENUMERATED`
+combinations of categories, a `Choice` is one column instead, its category index `0 .. k-1`,
+for `MixedSingleTaskGP`'s categorical kernel, and the combinations are enumerated up to
+`_MAX_ENUMERATED` and searched beyond by BoTorch's alternating continuous/local-categorical
+optimiser, with `Integer`s relaxed. The classifier reads the space's
 unit cube; `_ModelEncoding.to_unit_tensor` maps model inputs to it.
 
 Why one-hot with one objective, measured with the suite's seeds: `branin_cat` (40 experiments,
@@ -76,6 +81,7 @@ from typing import cast
 
 import numpy as np
 import torch
+from scipy.optimize import linprog
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from torch import Tensor
 
@@ -145,6 +151,9 @@ _RISK_PENALTY = 1e3
 # The penalty starts this far (in log P) above log(threshold), so that the small shortfall a
 # square tolerates still leaves the pick on the safe side.
 _RISK_MARGIN = 0.03
+# Hit-and-run burn-in before the raw samples of a linearly constrained search (BoTorch's
+# default), shared across enumerated combinations down to a floor for each.
+_BURNIN, _MIN_BURNIN = 10_000, 500
 _SOBOL_CANDIDATES = 64  # Sobol designs screened per requested design when no GP can be fit
 
 InequalityConstraint = tuple[Tensor, Tensor, float]
@@ -187,6 +196,21 @@ class _ModelEncoding:
         return _combinations(self.n_options)
 
     @property
+    def n_levels(self) -> int:
+        """How many combinations of `Integer` levels the space has (1 without an `Integer`)."""
+        return math.prod(
+            p.high - p.low + 1 for p in self.space.parameters if isinstance(p, Integer)
+        )
+
+    @property
+    def integers_enumerated(self) -> bool:
+        """Whether `combinations` fixes the `Integer`s at their levels too: when the space has
+        some and they, times the combinations of categories, are at most `_MAX_ENUMERATED`.
+        Otherwise an `Integer` is optimised as its continuous coordinate and rounded on decode,
+        which can cost up to a level on a linear constraint the relaxed optimum sits on."""
+        return self.n_levels > 1 and self.n_combinations * self.n_levels <= _MAX_ENUMERATED
+
+    @property
     def cat_columns(self) -> dict[int, int]:
         """Model column of each `Choice` index, mapped to its number of options (none in the
         one-hot layout)."""
@@ -194,29 +218,63 @@ class _ModelEncoding:
             return {}
         return {i: k for i, k in enumerate(self.n_options) if k}
 
-    def categories(self) -> list[dict[int, float]]:
-        """Every combination of categories as model-column values to fix while the
-        continuous columns are optimised (a one-hot block, or an index); `[{}]` when the space
-        has no `Choice`.
+    def combinations(self) -> list[dict[int, float]]:
+        """Every combination of categories, and of `Integer` levels when
+        `integers_enumerated`, as model-column values to fix while the other columns are
+        optimised (a one-hot block or an index; the centre of a level's cell, where the
+        space's linear constraints are exact); `[{}]` when there is nothing to fix. A
+        combination under which no design meets the space's linear constraints is left out.
 
         Raises:
-            ValueError: there are more than `_MAX_ENUMERATED` combinations.
+            ValueError: there are more than `_MAX_ENUMERATED` combinations of categories.
         """
         if self.n_combinations > _MAX_ENUMERATED:
             raise ValueError(
                 f"{self.n_combinations} combinations of categories are too many to enumerate"
             )
-        blocks = [(column, k) for column, k in self._columns() if k]
-        combinations = []
-        for combo in itertools.product(*(range(k) for _, k in blocks)):
-            fixed: dict[int, float] = {}
-            for (column, k), i in zip(blocks, combo, strict=True):
-                if self.one_hot:
-                    fixed.update({column + j: float(j == i) for j in range(k)})
-                else:
-                    fixed[column] = float(i)
-            combinations.append(fixed)
+        categories, levels = [], []
+        for (column, k), p in zip(self._columns(), self.space.parameters, strict=True):
+            if k and self.one_hot:
+                categories.append([{column + j: float(j == i) for j in range(k)} for i in range(k)])
+            elif k:
+                categories.append([{column: float(i)} for i in range(k)])
+            elif isinstance(p, Integer) and self.integers_enumerated:
+                cells = p.high - p.low + 1
+                levels.append([{column: (i + 0.5) / cells} for i in range(cells)])
+        combinations = _merged_product([*categories, *levels])
+        if levels and self.space.constraints:
+            # Levels no design can meet the constraints at are dropped; should none be left,
+            # the space has no valid design, and the relaxed search fails as it would have.
+            combinations = [c for c in combinations if self._satisfiable(c)]
+            combinations = combinations or _merged_product(categories)
         return combinations
+
+    def _satisfiable(self, fixed: Mapping[int, float]) -> bool:
+        """Whether some point of the model box with the columns `fixed` meets every
+        `inequalities` (a linear feasibility problem)."""
+        box = self.bounds()
+        free = [c for c in range(box.shape[1]) if c not in fixed]
+        rows, rhs = [], []
+        for indices, coefficients, bound in self.inequalities():
+            row = np.zeros(len(free))
+            rest = bound
+            for i, c in zip(indices.tolist(), coefficients.tolist(), strict=True):
+                if i in fixed:
+                    rest -= c * fixed[i]
+                else:
+                    row[free.index(i)] = c
+            rows.append(-row)  # sum(c * x) >= rest  as  -sum(c * x) <= -rest
+            rhs.append(-rest)
+        if not free:
+            return all(b >= -1e-12 for b in rhs)
+        result = linprog(
+            np.zeros(len(free)),
+            A_ub=np.array(rows),
+            b_ub=np.array(rhs),
+            bounds=[(float(box[0, c]), float(box[1, c])) for c in free],
+            method="highs",
+        )
+        return bool(result.status == 0)
 
     def _columns(self) -> list[tuple[int, int]]:
         """(first model column, options) of each parameter, options 0 for a Real or Integer."""
@@ -1041,16 +1099,6 @@ def _optimize(
 ) -> Tensor:
     """Return the `1 x p` design (model encoding) maximising `acquisition`."""
     bounds, inequalities = encoding.bounds(), encoding.inequalities() or None
-    if encoding.n_combinations == 1:
-        X, _ = optimize_acqf(
-            acquisition,
-            bounds,
-            q=1,
-            num_restarts=num_restarts,
-            raw_samples=raw_samples,
-            inequality_constraints=inequalities,
-        )
-        return X
     if encoding.n_combinations > _MAX_ENUMERATED:  # too many to enumerate: index layout
         X, _ = optimize_acqf_mixed_alternating(
             acquisition,
@@ -1062,8 +1110,19 @@ def _optimize(
             inequality_constraints=inequalities,
         )
         return X
-    combinations = encoding.categories()
-    # Share the restart budget across combinations, keeping a floor for each one.
+    combinations = encoding.combinations()
+    if combinations == [{}]:
+        X, _ = optimize_acqf(
+            acquisition,
+            bounds,
+            q=1,
+            num_restarts=num_restarts,
+            raw_samples=raw_samples,
+            inequality_constraints=inequalities,
+        )
+        return X
+    # Share the restart budget across combinations, keeping a floor for each one; with linear
+    # constraints, the raw samples come from a hit-and-run chain whose burn-in is shared too.
     per_combination = max(2, num_restarts // len(combinations))
     X, _ = optimize_acqf_mixed(
         acquisition,
@@ -1073,8 +1132,17 @@ def _optimize(
         raw_samples=max(4 * per_combination, raw_samples // len(combinations)),
         fixed_features_list=combinations,
         inequality_constraints=inequalities,
+        options={"n_burnin": max(_MIN_BURNIN, _BURNIN // len(combinations))},
     )
     return X
+
+
+def _merged_product(blocks: Sequence[Sequence[dict[int, float]]]) -> list[dict[int, float]]:
+    """One merged dict per element of the product of `blocks` (`[{}]` without blocks)."""
+    return [
+        {column: value for part in combo for column, value in part.items()}
+        for combo in itertools.product(*blocks)
+    ]
 
 
 def _combinations(n_options: Sequence[int]) -> int:
