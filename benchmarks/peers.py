@@ -293,7 +293,7 @@ def main() -> None:
             data["settings"]["commands"].append(
                 f".venv/bin/python benchmarks/peers.py --summarise {files}"
             )
-        report = markdown(data, previous=_previous(args.markdown))
+        report = markdown(data, companions=_companions(args.markdown))
         args.markdown.write_text(report, encoding="utf-8")
         print(report)
         return
@@ -353,7 +353,7 @@ def main() -> None:
                 f"{record['seed']}: {status} ({record['wall_s']:.0f} s)",
                 flush=True,
             )
-    report = markdown(data, previous=_previous(args.markdown))
+    report = markdown(data, companions=_companions(args.markdown))
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
     args.markdown.write_text(report, encoding="utf-8")
     print(report)
@@ -448,13 +448,13 @@ def _fmt(q: tuple[float, float, float] | None) -> str:
     return f"{q[1]:.3g} [{q[0]:.3g}, {q[2]:.3g}]"
 
 
-def _previous(report: Path) -> str | None:
-    """The name of the previous suite's report, when one is kept beside `report`."""
-    previous = report.with_name(f"{report.stem}-previous{report.suffix}")
-    return previous.name if previous.exists() else None
+def _companions(report: Path) -> list[str]:
+    """The names of the reports kept beside `report` (`benchmarks-previous.md`,
+    `benchmarks-20-seeds.md`, ... beside `benchmarks.md`), sorted."""
+    return sorted(p.name for p in report.parent.glob(f"{report.stem}-*{report.suffix}"))
 
 
-def markdown(data: Mapping[str, Any], *, previous: str | None = None) -> str:
+def markdown(data: Mapping[str, Any], *, companions: Sequence[str] = ()) -> str:
     settings, table = data["settings"], summary(data)
     lines = [
         "# Benchmarks: daedalus against peer optimisers",
@@ -489,9 +489,10 @@ def markdown(data: Mapping[str, Any], *, previous: str | None = None) -> str:
         "",
         *_status(data),
         *(
-            [f"The previous suite's report, run on earlier versions: [{previous}]({previous})."]
-            if previous
-            else []
+            f"The previous suite's report, run on earlier versions: [{name}]({name})."
+            if name.endswith(f"-previous{Path(name).suffix}")
+            else f"Another report kept beside this one: [{name}]({name})."
+            for name in companions
         ),
         "",
         *_target_table(table),
@@ -543,7 +544,7 @@ def _status(data: Mapping[str, Any]) -> list[str]:
         ),
         f"bayes.py versions (sha256 prefix) in these runs: {', '.join(versions) or '-'}.",
         *(
-            [f"Not run yet: {', '.join(missing)} (no records for them in this file)."]
+            [f"No runs of {', '.join(missing)} in these files."]
             if (missing := [p for p in PROBLEMS if p not in settings["problems"]])
             else []
         ),

@@ -124,3 +124,34 @@ def test_the_benchmark_joins_result_files_without_losing_or_doubling_runs() -> N
     assert data["settings"]["proposers"] == ["bayes", "ax"]
     assert data["settings"]["commands"] == ["a", "b"]
     assert data["unavailable"] == {"baybe": "missing"}  # ax has recorded runs
+
+
+def test_the_benchmark_report_links_the_reports_kept_beside_it(tmp_path: Path) -> None:
+    bench = _bench_script()
+    report = tmp_path / "benchmarks.md"
+    for name in ("benchmarks-previous.md", "benchmarks-20-seeds.md", "other.md"):
+        (tmp_path / name).write_text("# kept\n", encoding="utf-8")
+    companions = bench._companions(report)
+    assert companions == ["benchmarks-20-seeds.md", "benchmarks-previous.md"]
+    record = {
+        "problem": "branin",
+        "proposer": "ax",
+        "seed": 0,
+        "budget": 2,
+        "best": [3.0, 1.0],
+        "regret": 0.6,
+        "reference": 0.4,
+        "failed": 0,
+        "proposer_cpu_s": [0.1, 0.2],
+        "proposer_s": [0.1, 0.2],
+    }
+    data = {
+        "records": [record],
+        "settings": {"problems": {"branin": 2}, "proposers": ["ax"], "seeds": 1, "cpus": 2},
+        "versions": {},
+        "unavailable": {},
+    }
+    text = bench.markdown(data, companions=companions)
+    assert "earlier versions: [benchmarks-previous.md](benchmarks-previous.md)" in text
+    assert "beside this one: [benchmarks-20-seeds.md](benchmarks-20-seeds.md)" in text
+    assert "other.md" not in text
