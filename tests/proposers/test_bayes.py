@@ -132,7 +132,7 @@ def test_linear_constraints_hold_at_enumerated_integer_levels() -> None:
 def test_few_integer_levels_are_enumerated_with_the_categories(multi: bool) -> None:
     space = Space(
         [Integer("k", 1, 4), Real("x", 0.0, 10.0), Choice("c", ("a", "b"))],
-        constraints=["x + 2 * k <= 7"],  # no x in [0, 10] meets it at k = 4
+        constraints=["x + 2 * k <= 6"],  # k = 3 leaves x = 0 alone, k = 4 leaves no x
     )
     encoding = _ModelEncoding.of(space, multi=multi)
     assert encoding.integers_enumerated
@@ -140,12 +140,20 @@ def test_few_integer_levels_are_enumerated_with_the_categories(multi: bool) -> N
     designs = []
     for fixed in encoding.combinations():
         assert x_column not in fixed
+        sub = encoding.subproblem(fixed)
         row = torch.full((1, encoding.bounds().shape[1]), 0.05, dtype=torch.float64)
         for column, value in fixed.items():
             row[0, column] = value
         unit = encoding.to_unit(row)[0]
-        designs.append(space.decode(unit))
-        assert np.allclose(unit, space.encode(designs[-1]))  # a level's centre, exactly
+        design = space.decode(unit)
+        assert np.allclose(unit, space.encode(design))  # a level's centre, exactly
+        assert (sub is None) == (design["k"] == 4)
+        if sub is not None:
+            designs.append(design)
+            # No room for the optimiser's margin at k = 3: x is fixed at its bound.
+            assert (sub.free == [x_column]) == (design["k"] < 3)
+            if design["k"] == 3:
+                assert space.contains({**design, "x": sub.fixed[x_column] * 10.0})
     assert sorted((d["k"], d["c"]) for d in designs) == [
         (k, c) for k in (1, 2, 3) for c in ("a", "b")
     ]
@@ -171,15 +179,23 @@ class _Peak(AcquisitionFunction):
         return -((X - self.target) ** 2).sum(dim=(-2, -1))
 
 
-def test_a_space_of_integers_only_is_searched_level_by_level() -> None:
+@pytest.mark.parametrize("time", [False, True])
+@pytest.mark.parametrize(
+    ("constraints", "expected"), [((), {"a": 3, "b": 1}), (("a + b <= 3",), {"a": 2, "b": 1})]
+)
+def test_a_space_of_integers_only_is_searched_level_by_level(
+    constraints: tuple[str, ...], expected: Params, time: bool
+) -> None:
     # Every model column is fixed by an enumerated combination: nothing is left to optimise.
-    space = Space([Integer("a", 0, 4), Integer("b", 0, 3)])
-    encoding = _ModelEncoding.of(space)
-    target = encoding.to_model(space.encode_many([{"a": 3, "b": 1}]))
-    model = _fit_model(target, torch.zeros(1, 1, dtype=torch.float64), {})
-    X = _optimize(_Peak(model, target + 0.04), encoding, num_restarts=4, raw_samples=16)
-    assert space.decode(encoding.to_unit(X)[0]) == {"a": 3, "b": 1}
-    assert torch.allclose(X, target)  # the level's centre, not the peak beside it
+    # Under the constraint the nearest level to the peak at (3, 1) lies on it, at (2, 1).
+    space = Space([Integer("a", 0, 4), Integer("b", 0, 3)], constraints=list(constraints))
+    encoding = _ModelEncoding.of(space, time=time)
+    peak = encoding.to_model(space.encode_many([{"a": 3, "b": 1}]))
+    model = _fit_model(peak, torch.zeros(1, 1, dtype=torch.float64), {})
+    X = _optimize(_Peak(model, peak + 0.01), encoding, num_restarts=4, raw_samples=16)
+    assert space.decode(encoding.to_unit(X)[0]) == expected
+    # At the level's centre (and time now), not beside it at the peak.
+    assert torch.allclose(X, encoding.to_model(space.encode_many([expected])))
 
 
 @pytest.mark.slow

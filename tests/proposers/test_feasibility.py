@@ -287,7 +287,7 @@ def test_model_to_unit_encoding_matches_the_space(space: Space, multi: bool, one
 def test_one_hot_categories_fix_one_option_of_each_block() -> None:
     space = Space([Choice("a", ("p", "q")), Real("x", 0.0, 1.0), Choice("b", ("r", "s", "t"))])
     encoding = _ModelEncoding.of(space)
-    combinations = encoding.combinations()
+    combinations = encoding.categories()
     assert len(combinations) == 6
     designs = []
     for fixed in combinations:
