@@ -43,12 +43,12 @@ relaxed to its continuous coordinate and rounded on decode, which can cost up to
 the optimum sits on a linear constraint (`max x + k` under `x + k <= 7.5`, `k` in 0 .. 10,
 batches of 2: the best of 12 experiments was 7.13 to 7.45 on seeds 0 to 3 relaxed, 7.5 on all
 four enumerated, in no more CPU). Each combination is searched over the columns it leaves free,
-under the linear constraints restated on them (`_ModelEncoding.subproblem`). With several objectives, or more than `_MAX_ENUMERATED`
-combinations of categories, a `Choice` is one column instead, its category index `0 .. k-1`,
-for `MixedSingleTaskGP`'s categorical kernel, and the combinations are enumerated up to
-`_MAX_ENUMERATED` and searched beyond by BoTorch's alternating continuous/local-categorical
-optimiser, with `Integer`s relaxed. The classifier reads the space's
-unit cube; `_ModelEncoding.to_unit_tensor` maps model inputs to it.
+under the linear constraints restated on them (`_ModelEncoding.subproblem`). With several
+objectives, or more than `_MAX_ENUMERATED` combinations of categories, a `Choice` is one column
+instead, its category index `0 .. k-1`, for `MixedSingleTaskGP`'s categorical kernel, and the
+combinations are enumerated up to `_MAX_ENUMERATED` and searched beyond by BoTorch's
+alternating continuous/local-categorical optimiser, with `Integer`s relaxed. The classifier
+reads the space's unit cube; `_ModelEncoding.to_unit_tensor` maps model inputs to it.
 
 Why one-hot with one objective, measured with the suite's seeds: `branin_cat` (40 experiments,
 20 seeds) median final regret 0.144 [0.052, 0.466] against 0.148 [0.060, 0.499] with the
