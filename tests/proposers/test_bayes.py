@@ -128,46 +128,6 @@ def test_linear_constraints_hold_at_enumerated_integer_levels() -> None:
     assert outcome(best_params(goal, trials))["total"] > 7.49
 
 
-@pytest.mark.parametrize("multi", [False, True])
-def test_few_integer_levels_are_enumerated_with_the_categories(multi: bool) -> None:
-    space = Space(
-        [Integer("k", 1, 4), Real("x", 0.0, 10.0), Choice("c", ("a", "b"))],
-        constraints=["x + 2 * k <= 6"],  # k = 3 leaves x = 0 alone, k = 4 leaves no x
-    )
-    encoding = _ModelEncoding.of(space, multi=multi)
-    assert encoding.integers_enumerated
-    x_column = 1
-    designs = []
-    for fixed in encoding.combinations():
-        assert x_column not in fixed
-        sub = encoding.subproblem(fixed)
-        row = torch.full((1, encoding.bounds().shape[1]), 0.05, dtype=torch.float64)
-        for column, value in fixed.items():
-            row[0, column] = value
-        unit = encoding.to_unit(row)[0]
-        design = space.decode(unit)
-        assert np.allclose(unit, space.encode(design))  # a level's centre, exactly
-        assert (sub is None) == (design["k"] == 4)
-        if sub is not None:
-            designs.append(design)
-            # No room for the optimiser's margin at k = 3: x is fixed at its bound.
-            assert (sub.free == [x_column]) == (design["k"] < 3)
-            if design["k"] == 3:
-                assert space.contains({**design, "x": sub.fixed[x_column] * 10.0})
-    assert sorted((d["k"], d["c"]) for d in designs) == [
-        (k, c) for k in (1, 2, 3) for c in ("a", "b")
-    ]
-
-
-def test_many_integer_levels_are_relaxed() -> None:
-    wide = _ModelEncoding.of(Space([Integer("k", 0, 40), Real("x", 0.0, 1.0)]))
-    assert not wide.integers_enumerated and wide.combinations() == [{}]
-    # 2 categories times 21 levels is more than are optimised one by one.
-    mixed = _ModelEncoding.of(Space([Integer("k", 0, 20), Choice("c", ("a", "b"))]))
-    assert not mixed.integers_enumerated
-    assert [sorted(c) for c in mixed.combinations()] == [[1, 2], [1, 2]]
-
-
 class _Peak(AcquisitionFunction):
     """A stand-in acquisition with one peak at `target` (model inputs)."""
 
@@ -177,6 +137,61 @@ class _Peak(AcquisitionFunction):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return -((X - self.target) ** 2).sum(dim=(-2, -1))
+
+
+# k = 3 leaves x = 0 alone, k = 4 leaves no x; y is in no constraint.
+PINNING = Space(
+    [Integer("k", 1, 4), Real("x", 0.0, 10.0), Choice("c", ("a", "b")), Real("y", 0.0, 1.0)],
+    constraints=["x + 2 * k <= 6"],
+)
+
+
+@pytest.mark.parametrize("multi", [False, True])
+def test_few_integer_levels_are_enumerated_with_the_categories(multi: bool) -> None:
+    encoding = _ModelEncoding.of(PINNING, multi=multi)
+    assert encoding.integers_enumerated
+    x, y = (1, 4) if not multi else (1, 3)  # model columns
+    designs = []
+    for fixed in encoding.combinations():
+        assert x not in fixed and y not in fixed
+        sub = encoding.subproblem(fixed)
+        row = torch.full((1, encoding.bounds().shape[1]), 0.05, dtype=torch.float64)
+        for column, value in fixed.items():
+            row[0, column] = value
+        unit = encoding.to_unit(row)[0]
+        design = PINNING.decode(unit)
+        assert np.allclose(unit, PINNING.encode(design))  # a level's centre, exactly
+        assert (sub is None) == (design["k"] == 4)
+        if sub is not None:
+            designs.append(design)
+            # No room for the optimiser's margin at k = 3: x is fixed at its bound, y is not.
+            assert sub.free == ([x, y] if design["k"] < 3 else [y])
+            if design["k"] == 3:
+                assert sub.fixed[x] == 0.0
+    assert sorted((d["k"], d["c"]) for d in designs) == [
+        (k, c) for k in (1, 2, 3) for c in ("a", "b")
+    ]
+
+
+@pytest.mark.parametrize("time", [False, True])
+def test_a_level_that_pins_a_real_competes_with_the_free_ones(time: bool) -> None:
+    encoding = _ModelEncoding.of(PINNING, time=time)
+    best = {"k": 3, "x": 0.0, "c": "b", "y": 0.7}
+    peak = encoding.to_model(PINNING.encode_many([best]))
+    model = _fit_model(peak, torch.zeros(1, 1, dtype=torch.float64), {})
+    X = _optimize(_Peak(model, peak), encoding, num_restarts=8, raw_samples=64)
+    design = PINNING.decode(encoding.to_unit(X)[0])
+    assert (design["k"], design["x"], design["c"]) == (3, 0.0, "b")
+    assert abs(float(design["y"]) - 0.7) < 1e-3
+
+
+def test_many_integer_levels_are_relaxed() -> None:
+    wide = _ModelEncoding.of(Space([Integer("k", 0, 40), Real("x", 0.0, 1.0)]))
+    assert not wide.integers_enumerated and wide.combinations() == [{}]
+    # 2 categories times 21 levels is more than are optimised one by one.
+    mixed = _ModelEncoding.of(Space([Integer("k", 0, 20), Choice("c", ("a", "b"))]))
+    assert not mixed.integers_enumerated
+    assert [sorted(c) for c in mixed.combinations()] == [[1, 2], [1, 2]]
 
 
 @pytest.mark.parametrize("time", [False, True])

@@ -6,7 +6,8 @@ then its `BotorchRecommender` (a GP with BayBE's default kernel and priors, qLog
 Mapping: a `Real` is a `NumericalContinuousParameter` (BayBE has no log scale, so a log-scaled
 `Real` is searched linearly), a `Choice` a `CategoricalParameter` of option labels, and an
 `Integer` a continuous parameter on `[low, high]` whose suggestions are rounded to the nearest
-integers that keep the linear constraints, as `BayesProposer` relaxes integers too: a
+integers that keep the linear constraints, as `BayesProposer` relaxes integers with many
+levels (the pressure vessel's; it enumerates a few levels like categories): a
 `NumericalDiscreteParameter` would make a product space (99 x 99 values on the pressure vessel)
 that BayBE optimises one combination at a time, and BayBE cannot constrain discrete and
 continuous parameters together. Linear constraints are `ContinuousLinearConstraint`s. The

@@ -42,11 +42,11 @@ its cell, while the combinations stay at most `_MAX_ENUMERATED`; beyond that an 
 relaxed to its continuous coordinate and rounded on decode, which can cost up to a level where
 the optimum sits on a linear constraint (`max x + k` under `x + k <= 7.5`, `k` in 0 .. 10,
 batches of 2: the best of 12 experiments was 7.13 to 7.45 on seeds 0 to 3 relaxed, 7.5 on all
-four enumerated, in no more CPU). Each combination is searched over the columns it leaves free,
-under the linear constraints restated on them (`_ModelEncoding.subproblem`). With several
-objectives, or more than `_MAX_ENUMERATED` combinations of categories, a `Choice` is one column
-instead, its category index `0 .. k-1`, for `MixedSingleTaskGP`'s categorical kernel, and the
-combinations are enumerated up to `_MAX_ENUMERATED` and searched beyond by BoTorch's
+four enumerated, at about the same CPU). Each combination is searched over the columns it
+leaves free, under the linear constraints restated on them (`_ModelEncoding.subproblem`). With
+several objectives, or more than `_MAX_ENUMERATED` combinations of categories, a `Choice` is one
+column instead, its category index `0 .. k-1`, for `MixedSingleTaskGP`'s categorical kernel,
+and the combinations are enumerated up to `_MAX_ENUMERATED` and searched beyond by BoTorch's
 alternating continuous/local-categorical optimiser, with `Integer`s relaxed. The classifier
 reads the space's unit cube; `_ModelEncoding.to_unit_tensor` maps model inputs to it.
 
@@ -165,6 +165,41 @@ InequalityConstraint = tuple[Tensor, Tensor, float]
 
 
 @dataclass(frozen=True, slots=True)
+class _Row:
+    """A linear constraint on free columns: `sum(c * x[i] for i, c in part) >= rest`, with
+    `scale` (its coefficient sum, at least 1) the unit of its slack."""
+
+    part: list[tuple[int, float]]
+    rest: float
+    scale: float
+
+
+def _room(rows: Sequence[_Row], box: Tensor) -> tuple[FloatArray, FloatArray] | None:
+    """The point of `box` (`2 x n`) with the most room under `rows` (the largest smallest
+    slack, in units of each row's `scale`, capped at 1; a linear programme), and each row's
+    slack there; None when no point meets them all."""
+    n = box.shape[1]
+    A = np.zeros((len(rows), n + 1))  # -sum(c * x) + scale * t <= -rest
+    b = np.zeros(len(rows))
+    for j, row in enumerate(rows):
+        for i, c in row.part:
+            A[j, i] = -c
+        A[j, n], b[j] = row.scale, -row.rest
+    result = linprog(
+        -np.eye(n + 1)[n],
+        A_ub=A,
+        b_ub=b,
+        bounds=[*zip(box[0].tolist(), box[1].tolist(), strict=True), (None, 1.0)],
+        method="highs",
+    )
+    if result.status != 0 or result.x[n] < -_LEVEL_TOLERANCE:
+        return None
+    point = result.x[:n]
+    slack = (b - A[:, :n] @ point) / np.array([row.scale for row in rows])
+    return point, slack
+
+
+@dataclass(frozen=True, slots=True)
 class _Subproblem:
     """One enumerated combination of `_ModelEncoding.subproblem`: the `fixed` model columns
     and their values, the `free` columns, their `bounds` (`2 x len(free)`) and the linear
@@ -280,58 +315,62 @@ class _ModelEncoding:
         """The search left with the model columns `fixed` (a time column, pinned at now, is
         fixed with them): the free columns, their box, and the space's linear constraints
         restated on them and tightened by `_MARGIN`; None when no design meets the
-        constraints. When the constraints leave less room than twice the margin (a level on a
-        constraint that pins a `Real` at its bound, say), the free columns are fixed too, at
-        the point of most room (a linear programme), and nothing is left to search."""
+        constraints. Constraints that leave less room than twice the margin (a level on a
+        constraint that pins a `Real` at its bound, say) fix their free columns too, at the
+        point of most room (a linear programme); the other columns stay free."""
         box = self.bounds()
         fixed = dict(fixed)
         if self.time:
             fixed[box.shape[1] - 1] = 1.0
-        free = [c for c in range(box.shape[1]) if c not in fixed]
+        while True:  # each pass fixes at least one more column, or returns
+            free = [c for c in range(box.shape[1]) if c not in fixed]
+            rows = self._rows_left(fixed, free)
+            if rows is None:
+                return None
+            if not rows:
+                return _Subproblem(fixed, free, box[:, free], [])
+            room = _room(rows, box[:, free])
+            if room is None:
+                return None
+            point, slack = room
+            if slack.min() >= 2 * _MARGIN:
+                inequalities = [
+                    (
+                        torch.tensor([i for i, _ in row.part], dtype=torch.long),
+                        torch.tensor([c for _, c in row.part], dtype=_DTYPE),
+                        row.rest + _MARGIN * row.scale,
+                    )
+                    for row in rows
+                ]
+                return _Subproblem(fixed, free, box[:, free], inequalities)
+            tight = {
+                i
+                for row, s in zip(rows, slack, strict=True)
+                if s < 2 * _MARGIN
+                for i, _ in row.part
+            }
+            fixed.update({free[i]: float(point[i]) for i in tight})
+
+    def _rows_left(self, fixed: Mapping[int, float], free: Sequence[int]) -> list[_Row] | None:
+        """The space's linear constraints with the `fixed` columns moved to the right-hand
+        side, on positions in `free`; those left with no free column are dropped when the
+        fixed values meet them (to `LinearConstraint.holds`' tolerance), and None returned
+        when they do not."""
         position = {c: i for i, c in enumerate(free)}
-        rows: list[tuple[list[tuple[int, float]], float, float]] = []  # free part, rest, scale
-        for indices, coefficients, rhs in self._unit_inequalities():
+        rows = []
+        bounds = [c.bound for c in self.space.constraints]
+        for (indices, coefficients, rhs), bound in zip(
+            self._unit_inequalities(), bounds, strict=True
+        ):
             scale = max(1.0, float(torch.tensor(coefficients, dtype=_DTYPE).abs().sum()))
             pairs = list(zip(indices, coefficients, strict=True))
             rest = rhs - sum(c * fixed[i] for i, c in pairs if i in fixed)
             part = [(position[i], c) for i, c in pairs if i not in fixed]
-            if not part:
-                if rest > _LEVEL_TOLERANCE * scale:
-                    return None  # the fixed columns alone break it
-                continue
-            rows.append((part, rest, scale))
-        if not rows:
-            return _Subproblem(fixed, free, box[:, free], [])
-        # Largest room t: sum(c * x) - scale * t >= rest for every constraint, x in its box.
-        n = len(free)
-        A = np.zeros((len(rows), n + 1))
-        b = np.zeros(len(rows))
-        for j, (part, rest, scale) in enumerate(rows):
-            for i, c in part:
-                A[j, i] = -c
-            A[j, n], b[j] = scale, -rest
-        lower, upper = box[0, free].tolist(), box[1, free].tolist()
-        result = linprog(
-            np.eye(n + 1)[n] * -1.0,
-            A_ub=A,
-            b_ub=b,
-            bounds=[*zip(lower, upper, strict=True), (None, 1.0)],
-            method="highs",
-        )
-        if result.status != 0 or result.x[n] < -_LEVEL_TOLERANCE:
-            return None
-        if result.x[n] < 2 * _MARGIN:
-            point = {c: float(v) for c, v in zip(free, result.x[:n], strict=True)}
-            return _Subproblem({**fixed, **point}, [], box[:, []], [])
-        inequalities = [
-            (
-                torch.tensor([i for i, _ in part], dtype=torch.long),
-                torch.tensor([c for _, c in part], dtype=_DTYPE),
-                rest + _MARGIN * scale,
-            )
-            for part, rest, scale in rows
-        ]
-        return _Subproblem(fixed, free, box[:, free], inequalities)
+            if part:
+                rows.append(_Row(part, rest, scale))
+            elif rest > _LEVEL_TOLERANCE * max(1.0, abs(bound)):
+                return None
+        return rows
 
     def _columns(self) -> list[tuple[int, int]]:
         """(first model column, options) of each parameter, options 0 for a Real or Integer."""
@@ -1188,8 +1227,8 @@ def _optimize(
             return _optimize_subproblems(
                 acquisition, subproblems, num_restarts=num_restarts, raw_samples=raw_samples
             )
-        # No level meets the linear constraints, so no design is valid: the relaxed search
-        # below fails as it always did.
+        # No level meets the linear constraints: the relaxed search below, as before
+        # enumeration, whose rounded designs are then refused as invalid.
     combinations = encoding.categories()
     if combinations == [{}]:
         X, _ = optimize_acqf(
@@ -1228,9 +1267,10 @@ def _optimize_subproblems(
     own polytope; one with no free column is scored at its point. Categories never enter a
     linear constraint, so `optimize_acqf_mixed` serves them with one set of constraints;
     fixed `Integer` levels change the constraints left on the other columns."""
-    per_subproblem = max(2, num_restarts // len(subproblems))
-    raw = max(4 * per_subproblem, raw_samples // len(subproblems))
-    burnin = max(_MIN_BURNIN, _BURNIN // len(subproblems))
+    searched = max(1, sum(1 for sub in subproblems if sub.free))  # share the budget among these
+    per_subproblem = max(2, num_restarts // searched)
+    raw = max(4 * per_subproblem, raw_samples // searched)
+    burnin = max(_MIN_BURNIN, _BURNIN // searched)
     best: tuple[float, Tensor] | None = None
     for sub in subproblems:
         if not sub.free:
