@@ -129,10 +129,11 @@ def test_linear_constraints_hold_at_enumerated_integer_levels() -> None:
 
 
 class _Peak(AcquisitionFunction):
-    """A stand-in acquisition with one peak at `target` (model inputs)."""
+    """A stand-in acquisition with one peak at `target` (`1 x p` model inputs); its model, a
+    GP on that one point, is never asked."""
 
-    def __init__(self, model: Any, target: torch.Tensor) -> None:
-        super().__init__(model)
+    def __init__(self, target: torch.Tensor) -> None:
+        super().__init__(_fit_model(target, torch.zeros(1, 1, dtype=torch.float64), {}))
         self.target = target
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -178,8 +179,7 @@ def test_a_level_that_pins_a_real_competes_with_the_free_ones(time: bool) -> Non
     encoding = _ModelEncoding.of(PINNING, time=time)
     best = {"k": 3, "x": 0.0, "c": "b", "y": 0.7}
     peak = encoding.to_model(PINNING.encode_many([best]))
-    model = _fit_model(peak, torch.zeros(1, 1, dtype=torch.float64), {})
-    X = _optimize(_Peak(model, peak), encoding, num_restarts=8, raw_samples=64)
+    X = _optimize(_Peak(peak), encoding, num_restarts=8, raw_samples=64)
     design = PINNING.decode(encoding.to_unit(X)[0])
     assert (design["k"], design["x"], design["c"]) == (3, 0.0, "b")
     assert abs(float(design["y"]) - 0.7) < 1e-3
@@ -206,8 +206,7 @@ def test_a_space_of_integers_only_is_searched_level_by_level(
     space = Space([Integer("a", 0, 4), Integer("b", 0, 3)], constraints=list(constraints))
     encoding = _ModelEncoding.of(space, time=time)
     peak = encoding.to_model(space.encode_many([{"a": 3, "b": 1}]))
-    model = _fit_model(peak, torch.zeros(1, 1, dtype=torch.float64), {})
-    X = _optimize(_Peak(model, peak + 0.01), encoding, num_restarts=4, raw_samples=16)
+    X = _optimize(_Peak(peak + 0.01), encoding, num_restarts=4, raw_samples=16)
     assert space.decode(encoding.to_unit(X)[0]) == expected
     # At the level's centre (and time now), not beside it at the peak.
     assert torch.allclose(X, encoding.to_model(space.encode_many([expected])))

@@ -156,8 +156,9 @@ _RISK_MARGIN = 0.03
 # Hit-and-run burn-in before the raw samples of a linearly constrained search (BoTorch's
 # default), divided among enumerated combinations down to a floor for each.
 _BURNIN, _MIN_BURNIN = 10_000, 500
-# Shortfall, per unit of a linear constraint's coefficient sum, up to which fixed levels still
-# meet it: a level on the constraint meets it with equality, up to rounding.
+# Shortfall up to which a linear constraint still counts as met, so that a level on it meets
+# it: per unit of max(1, |bound|) over fixed columns alone (`LinearConstraint.holds`' default),
+# per unit of the coefficient sum for the room of a linear programme (`_room`).
 _LEVEL_TOLERANCE = 1e-9
 _SOBOL_CANDIDATES = 64  # Sobol designs screened per requested design when no GP can be fit
 
@@ -197,6 +198,19 @@ def _room(rows: Sequence[_Row], box: Tensor) -> tuple[FloatArray, FloatArray] | 
     point = result.x[:n]
     slack = (b - A[:, :n] @ point) / np.array([row.scale for row in rows])
     return point, slack
+
+
+def _tightened(rows: Sequence[_Row]) -> list[InequalityConstraint]:
+    """`rows` as BoTorch inequality constraints, tightened by `_MARGIN` per unit of each
+    row's `scale`."""
+    return [
+        (
+            torch.tensor([i for i, _ in row.part], dtype=torch.long),
+            torch.tensor([c for _, c in row.part], dtype=_DTYPE),
+            row.rest + _MARGIN * row.scale,
+        )
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,15 +348,7 @@ class _ModelEncoding:
                 return None
             point, slack = room
             if slack.min() >= 2 * _MARGIN:
-                inequalities = [
-                    (
-                        torch.tensor([i for i, _ in row.part], dtype=torch.long),
-                        torch.tensor([c for _, c in row.part], dtype=_DTYPE),
-                        row.rest + _MARGIN * row.scale,
-                    )
-                    for row in rows
-                ]
-                return _Subproblem(fixed, free, box[:, free], inequalities)
+                return _Subproblem(fixed, free, box[:, free], _tightened(rows))
             tight = {
                 i
                 for row, s in zip(rows, slack, strict=True)
@@ -352,23 +358,28 @@ class _ModelEncoding:
             fixed.update({free[i]: float(point[i]) for i in tight})
 
     def _rows_left(self, fixed: Mapping[int, float], free: Sequence[int]) -> list[_Row] | None:
-        """The space's linear constraints with the `fixed` columns moved to the right-hand
-        side, on positions in `free`; those left with no free column are dropped when the
-        fixed values meet them (to `LinearConstraint.holds`' tolerance), and None returned
-        when they do not."""
+        """The space's linear constraints (`Space.unit_inequalities`, each unit coordinate
+        moved to its model column) with the `fixed` columns moved to the right-hand side, on
+        positions in `free`; those left with no free column are dropped when the fixed values
+        meet them (to `LinearConstraint.holds`' tolerance), and None returned when they do
+        not."""
+        pairs = zip(self._columns(), self.slices, strict=True)
+        column_of = {s.start: column for (column, _), s in pairs}
         position = {c: i for i, c in enumerate(free)}
         rows = []
-        bounds = [c.bound for c in self.space.constraints]
-        for (indices, coefficients, rhs), bound in zip(
-            self._unit_inequalities(), bounds, strict=True
+        for ineq, constraint in zip(
+            self.space.unit_inequalities(), self.space.constraints, strict=True
         ):
-            scale = max(1.0, float(torch.tensor(coefficients, dtype=_DTYPE).abs().sum()))
-            pairs = list(zip(indices, coefficients, strict=True))
-            rest = rhs - sum(c * fixed[i] for i, c in pairs if i in fixed)
-            part = [(position[i], c) for i, c in pairs if i not in fixed]
+            terms = [
+                (column_of[j], float(c))
+                for j, c in zip(ineq.indices, ineq.coefficients, strict=True)
+            ]
+            scale = max(1.0, float(torch.tensor(ineq.coefficients, dtype=_DTYPE).abs().sum()))
+            rest = float(ineq.rhs) - sum(c * fixed[i] for i, c in terms if i in fixed)
+            part = [(position[i], c) for i, c in terms if i not in fixed]
             if part:
                 rows.append(_Row(part, rest, scale))
-            elif rest > _LEVEL_TOLERANCE * max(1.0, abs(bound)):
+            elif rest > _LEVEL_TOLERANCE * max(1.0, abs(constraint.bound)):
                 return None
         return rows
 
@@ -442,26 +453,9 @@ class _ModelEncoding:
         """The space's linear constraints as BoTorch `(indices, coefficients, rhs)` on model
         columns (`sum(c * x[indices]) >= rhs`), tightened by `_MARGIN` so that the optimiser's
         small constraint violations stay valid after decoding."""
-        result = []
-        for indices, coefficients, rhs in self._unit_inequalities():
-            c = torch.tensor(coefficients, dtype=_DTYPE)
-            margin = _MARGIN * max(1.0, float(c.abs().sum()))
-            result.append((torch.tensor(indices, dtype=torch.long), c, rhs + margin))
-        return result
-
-    def _unit_inequalities(self) -> list[tuple[list[int], list[float], float]]:
-        """The space's linear constraints on model columns, `sum(c * x[indices]) >= rhs`,
-        exact (`Space.unit_inequalities` with each unit coordinate moved to its column)."""
-        pairs = zip(self._columns(), self.slices, strict=True)
-        column_of = {s.start: column for (column, _), s in pairs}
-        return [
-            (
-                [column_of[j] for j in ineq.indices],
-                [float(c) for c in ineq.coefficients],
-                float(ineq.rhs),
-            )
-            for ineq in self.space.unit_inequalities()
-        ]
+        rows = self._rows_left({}, range(self.bounds().shape[1]))
+        assert rows is not None  # with nothing fixed, every constraint keeps a free column
+        return _tightened(rows)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
