@@ -395,6 +395,51 @@ def final_regret(row: Mapping[str, Any]) -> float:
     return float(row["true"][1] if "true" in row else row["full"][1])
 
 
+def ranked_regret(record: Mapping[str, Any]) -> float:
+    """The final regret one run is ranked by: the true one where readings are noisy."""
+    if record["problem"] in NOISELESS:
+        return true_regret(record)
+    return regret_at(record, record["budget"])
+
+
+def paired(
+    data: Mapping[str, Any], problem: str, ours: str = "bayes"
+) -> dict[str, tuple[int, int, int, float]]:
+    """peer -> (wins, ties, losses, p) of `ours` against each other proposer on `problem`,
+    seed by seed over the seeds both ran (every proposer sees the same problem, noise and
+    budget on a seed): a win is a lower final regret (`ranked_regret`), a tie an equal one
+    (both `inf` included); `p` is the two-sided exact sign test of wins against losses, ties
+    left out (1.0 when every seed ties)."""
+    from scipy.stats import binomtest
+
+    by_seed: dict[str, dict[int, float]] = {}
+    for record in data["records"]:
+        if record["problem"] == problem and "error" not in record:
+            by_seed.setdefault(record["proposer"], {})[record["seed"]] = ranked_regret(record)
+    mine = by_seed.pop(ours, {})
+    order = list(data["settings"]["proposers"])
+    out = {}
+    for peer in sorted(by_seed, key=lambda k: (order.index(k) if k in order else len(order), k)):
+        theirs = by_seed[peer]
+        wins = ties = losses = 0
+        for seed in sorted(mine.keys() & theirs.keys()):
+            a, b = mine[seed], theirs[seed]
+            if a == b or (math.isfinite(a) and math.isclose(a, b, rel_tol=1e-12)):
+                ties += 1
+            elif a < b:
+                wins += 1
+            else:
+                losses += 1
+        p = binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
+        out[peer] = (wins, ties, losses, float(p))
+    return out
+
+
+def _fmt_paired(result: tuple[int, int, int, float]) -> str:
+    wins, ties, losses, p = result
+    return f"{wins}-{ties}-{losses} (p = {p:.2g})"
+
+
 def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
     ordered = sorted(values)
     if len(ordered) == 1:
@@ -476,7 +521,11 @@ def markdown(data: Mapping[str, Any], *, companions: Sequence[str] = ()) -> str:
         + f" on a {settings.get('cpus')}-core host, one torch thread per run. Regret is the "
         "reference optimum minus the best feasible value so far (signed so that larger is "
         "worse; `inf` until a feasible result), "
-        "as median [q1, q3] over seeds, after half and all of the budget. Seconds per "
+        "as median [q1, q3] over seeds, after half and all of the budget. Every proposer "
+        "runs the same seeds, so each problem also counts the seeds on which bayes ended "
+        "lower, level or higher than each peer (wins-ties-losses), with the two-sided sign "
+        "test's p: the chance of a split at least that uneven if neither were better; a "
+        "median's lead with p well above 0.05 may be luck of the seeds. Seconds per "
         "suggestion: median over every planner decision of every run of the CPU time the "
         "run's process spent inside the proposer, every thread counted (the peer library's "
         "tell and ask included); CPU time, because the host ran other jobs and wall time "
@@ -495,7 +544,7 @@ def markdown(data: Mapping[str, Any], *, companions: Sequence[str] = ()) -> str:
             for name in companions
         ),
         "",
-        *_target_table(table),
+        *_target_table(table, data),
     ]
     for name, reason in data.get("unavailable", {}).items():
         lines.append(f"- **{name} unavailable**: {reason}")
@@ -525,6 +574,15 @@ def markdown(data: Mapping[str, Any], *, companions: Sequence[str] = ()) -> str:
             if "error" in row:
                 lines.append(f"\n{proposer} error: `{row['error'][:300]}`")
         lines += _targets(rows)
+        if "bayes" in rows and (pairs := paired(data, problem)):
+            lines += [
+                "",
+                "bayes against each peer seed by seed (wins-ties-losses of bayes's final "
+                + ("true " if problem in NOISELESS else "")
+                + "regret, two-sided sign test p): "
+                + ", ".join(f"{peer} {_fmt_paired(r)}" for peer, r in pairs.items())
+                + ".",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -557,11 +615,13 @@ def _status(data: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _target_table(table: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[str]:
+def _target_table(
+    table: Mapping[str, Mapping[str, Mapping[str, Any]]], data: Mapping[str, Any]
+) -> list[str]:
     lines = [
         "| problem | bayes final regret | best peer (final regret) | bayes / ax regret | "
-        "bayes s | ax s |",
-        "|---|---|---|---|---|---|",
+        "bayes vs best peer, by seed | bayes s | ax s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for problem, rows in table.items():
         ours = rows.get("bayes", {})
@@ -571,10 +631,13 @@ def _target_table(table: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[
         best = min(peers, key=lambda k: peers[k])
         ax, mine = peers.get("ax"), final_regret(ours)
         ratio = "-" if ax in (None, 0.0, math.inf) else f"{mine / ax:.3g}"
+        against = paired(data, problem).get(best)
         ours_s, ax_s = ours.get("s_per_suggestion"), rows.get("ax", {}).get("s_per_suggestion")
         lines.append(
             f"| {problem}{' (true)' if 'true' in ours else ''} | {mine:.3g} | "
             f"{best} ({peers[best]:.3g}) | {ratio} | "
+            + ("-" if against is None else _fmt_paired(against))
+            + " | "
             + ("-" if ours_s is None else f"{ours_s:.3g}")
             + " | "
             + ("-" if ax_s is None else f"{ax_s:.3g}")

@@ -155,3 +155,48 @@ def test_the_benchmark_report_links_the_reports_kept_beside_it(tmp_path: Path) -
     assert "earlier versions: [benchmarks-previous.md](benchmarks-previous.md)" in text
     assert "beside this one: [benchmarks-20-seeds.md](benchmarks-20-seeds.md)" in text
     assert "other.md" not in text
+
+
+def test_the_benchmark_pairs_each_peer_with_bayes_seed_by_seed() -> None:
+    bench = _bench_script()
+    optimum = 0.397887
+
+    def record(proposer: str, seed: int, best: float | None) -> dict[str, object]:
+        curve = [] if best is None else [best]
+        return {
+            "problem": "branin",
+            "proposer": proposer,
+            "seed": seed,
+            "budget": 1,
+            "best": curve,
+            "failed": 0,
+            "proposer_cpu_s": [0.1],
+            "proposer_s": [0.1],
+        }
+
+    ours = [optimum + 0.01, optimum + 0.02, None, optimum + 0.5, optimum + 0.1]
+    ax = [optimum + 0.05, optimum + 0.03, None, optimum + 0.4, optimum + 0.2]
+    records = [record("bayes", s, v) for s, v in enumerate(ours)]
+    records += [record("ax", s, v) for s, v in enumerate(ax)]
+    records.append(record("random", 0, optimum + 1.0))  # one seed only: one pair
+    records.append({"problem": "branin", "proposer": "random", "seed": 1, "error": "crashed"})
+    data = {
+        "records": records,
+        "settings": {
+            "problems": {"branin": 1},
+            "proposers": ["bayes", "random", "ax"],
+            "seeds": 5,
+            "cpus": 2,
+        },
+        "versions": {},
+        "unavailable": {},
+    }
+    pairs = bench.paired(data, "branin")
+    assert list(pairs) == ["random", "ax"]  # in the suite's order
+    wins, ties, losses, p = pairs["ax"]
+    assert (wins, ties, losses) == (3, 1, 1)  # no result on both sides of seed 2 is a tie
+    assert p == pytest.approx(0.625)  # two-sided: P(3 or more of 4 one way) doubled
+    assert pairs["random"] == (1, 0, 0, 1.0)
+    text = bench.markdown(data)
+    assert "| branin | 0.1 | ax (0.2) | 0.5 | 3-1-1 (p = 0.62) |" in text
+    assert "ax 3-1-1 (p = 0.62)" in text and "random 1-0-0 (p = 1)" in text
