@@ -19,6 +19,7 @@ from daedalus.goal import Goal, Maximize, Minimize
 from daedalus.proposers import BayesProposer, History, Proposer, SobolProposer, Trial
 from daedalus.proposers.bayes import (
     _acquisition,
+    _expected_warnings,
     _fit_model,
     _ModelEncoding,
     _optimize,
@@ -183,6 +184,51 @@ def test_a_level_that_pins_a_real_competes_with_the_free_ones(time: bool) -> Non
     design = PINNING.decode(encoding.to_unit(X)[0])
     assert (design["k"], design["x"], design["c"]) == (3, 0.0, "b")
     assert abs(float(design["y"]) - 0.7) < 1e-3
+
+
+@pytest.mark.slow
+def test_linear_constraints_hold_at_relaxed_integer_levels() -> None:
+    # As above with 41 levels, too many to enumerate: k is relaxed, then searched again at
+    # the level it decodes to. Relaxed and rounded alone, this seed ended at 7.0.
+    space = Space([Real("x", 0.0, 10.0), Integer("k", 0, 40)], constraints=["x + k <= 7.5"])
+    goal = Goal(Maximize("total"))
+
+    def outcome(p: Mapping[str, Value]) -> dict[str, float]:
+        return {"total": float(p["x"]) + float(p["k"])}
+
+    trials = run(BayesProposer(), space, goal, outcome, budget=12, seed=1, batch=2)
+    assert all(space.contains(t.params) for t in trials)
+    assert outcome(best_params(goal, trials))["total"] > 7.49
+
+
+@pytest.mark.parametrize("time", [False, True])
+@pytest.mark.parametrize(
+    ("options", "multi"),
+    [(0, False), (2, False), (2, True), (40, False)],  # 40: BoTorch's alternating search
+)
+def test_a_relaxed_integer_is_polished_at_its_level(options: int, multi: bool, time: bool) -> None:
+    # The peak lies beyond x + k <= 7.5; the relaxed search stops on that line between two
+    # levels of k, where the level it decodes to leaves the line. Searched again at that
+    # level, x reaches the line; y, in no constraint, stays at its peak.
+    parameters = [Real("x", 0.0, 10.0), Integer("k", 0, 40), Real("y", 0.0, 1.0)]
+    if options:
+        parameters.append(Choice("c", tuple(f"c{i}" for i in range(options))))
+    space = Space(parameters, constraints=["x + k <= 7.5"])
+    encoding = _ModelEncoding.of(space, time=time, multi=multi)
+    assert not encoding.integers_enumerated
+    assert encoding.one_hot == (options < 40 and not multi)
+    peak = {"x": 10.0, "k": 40, "y": 0.3, **({"c": "c1"} if options else {})}
+    target = encoding.to_model(space.encode_many([peak]))
+    with _expected_warnings():  # as the proposer runs it
+        X = _optimize(_Peak(target), encoding, num_restarts=4, raw_samples=64)
+    design = space.decode(encoding.to_unit(X)[0])
+    assert space.contains(design)
+    assert float(design["x"]) + int(design["k"]) == pytest.approx(7.5, abs=1e-3)
+    assert float(design["y"]) == pytest.approx(0.3, abs=1e-3)
+    assert design.get("c", "c1") == "c1"
+    k_column = 1
+    cells = 41
+    assert float(X[0, k_column]) == pytest.approx((int(design["k"]) + 0.5) / cells)
 
 
 def test_many_integer_levels_are_relaxed() -> None:
