@@ -1351,7 +1351,10 @@ def _polished(
     that holds an `Integer` the level decoded is off the line the search kept to. On the
     pressure vessel (shell thickness `>= 0.0193` radius) the relaxed shell ended a fraction of
     a sixteenth below 13, so the radius stopped short of its bound at 13, 41.5 to 41.7 in
-    against 42.098; searched again at 13, it reaches the bound."""
+    against 42.098; searched again at 13, it reaches the bound. Over the suite's 10 seeds of
+    `pressure_vessel` (50 experiments) the median final regret fell from 116 to 77, lower on 6
+    seeds and higher on 4 (each of those ended at a thicker shell, or at the length's bound),
+    at 3.96 CPU s a suggestion against 3.22."""
     sub = encoding.subproblem(encoding.levels_of(X))
     if sub is None:
         return X
