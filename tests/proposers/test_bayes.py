@@ -16,13 +16,14 @@ from botorch.acquisition.acquisition import AcquisitionFunction
 
 from daedalus.errors import DaedalusError, InvalidCampaign
 from daedalus.goal import Goal, Maximize, Minimize
-from daedalus.proposers import BayesProposer, History, Proposer, SobolProposer, Trial
+from daedalus.proposers import BayesProposer, History, Proposer, SobolProposer, Trial, bayes
 from daedalus.proposers.bayes import (
     _acquisition,
     _expected_warnings,
     _fit_model,
     _ModelEncoding,
     _optimize,
+    _polished,
     logged_constraints,
 )
 from daedalus.space import Choice, Integer, Params, Real, Space, Value
@@ -207,9 +208,10 @@ def test_linear_constraints_hold_at_relaxed_integer_levels() -> None:
     [(0, False), (2, False), (2, True), (40, False)],  # 40: BoTorch's alternating search
 )
 def test_a_relaxed_integer_is_polished_at_its_level(options: int, multi: bool, time: bool) -> None:
-    # The peak lies beyond x + k <= 7.5; the relaxed search stops on that line between two
-    # levels of k, where the level it decodes to leaves the line. Searched again at that
-    # level, x reaches the line; y, in no constraint, stays at its peak.
+    # The peak lies beyond x + k <= 7.5; the relaxed search stops on that line with k between
+    # two levels, and decoded as it is the design leaves the line (or breaks the constraint,
+    # for the repair to round into it). Searched again at the level k decodes to, x reaches
+    # the line; y, in no constraint, stays at its peak.
     parameters = [Real("x", 0.0, 10.0), Integer("k", 0, 40), Real("y", 0.0, 1.0)]
     if options:
         parameters.append(Choice("c", tuple(f"c{i}" for i in range(options))))
@@ -229,6 +231,43 @@ def test_a_relaxed_integer_is_polished_at_its_level(options: int, multi: bool, t
     k_column = 1
     cells = 41
     assert float(X[0, k_column]) == pytest.approx((int(design["k"]) + 0.5) / cells)
+
+
+def test_polishing_keeps_the_better_of_its_search_and_the_rounded_design(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    space = Space(
+        [Real("x", 0.0, 10.0), Integer("k", 0, 40), Real("y", 0.0, 1.0)],
+        constraints=["x + k <= 7.5"],
+    )
+    encoding = _ModelEncoding.of(space)
+    cells = 41
+
+    def relaxed(x: float, k: float, y: float) -> torch.Tensor:
+        return torch.tensor([[x / 10.0, (k + 0.5) / cells, y]], dtype=torch.float64)
+
+    corner: list[torch.Tensor] = []
+
+    def poor_search(acquisition: object, subproblems: list[Any], **_: object) -> torch.Tensor:
+        (sub,) = subproblems
+        corner.append(sub.full(sub.bounds[:1]))  # the free columns at their lower bounds
+        return corner[-1]
+
+    monkeypatch.setattr(bayes, "_optimize_subproblems", poor_search)
+    # Rounded (k 2.2 -> 2), the relaxed point is valid and beats the search's: it is kept.
+    X = relaxed(3.0, 2.2, 0.3)
+    rounded = relaxed(3.0, 2.0, 0.3)
+    assert torch.allclose(
+        _polished(_Peak(rounded), encoding, X, num_restarts=4, raw_samples=16), rounded
+    )
+    # Rounded (k 1.6 -> 2), x = 5.8 breaks x + k <= 7.5: the search's design, though worse.
+    X = relaxed(5.8, 1.6, 0.3)
+    polished = _polished(_Peak(X), encoding, X, num_restarts=4, raw_samples=16)
+    assert torch.equal(polished, corner[-1])
+    assert space.contains(space.decode(encoding.to_unit(polished)[0]))
+    # No x meets x + k <= 7.5 at k = 9: the relaxed point is left for decoding to repair.
+    X = relaxed(0.0, 9.0, 0.3)
+    assert torch.equal(_polished(_Peak(X), encoding, X, num_restarts=4, raw_samples=16), X)
 
 
 def test_many_integer_levels_are_relaxed() -> None:

@@ -40,7 +40,7 @@ continuous columns for every combination of categories (exact over the categorie
 with their number). `Integer`s are enumerated with the categories, each level at the centre of
 its cell, while the combinations stay at most `_MAX_ENUMERATED`. Each combination is searched
 over the columns it leaves free, under the linear constraints restated on them
-(`_ModelEncoding.subproblem`). Beyond that an `Integer` is relaxed to its continuous coordinate
+(`_ModelEncoding.subproblem`). With more combinations, an `Integer` is relaxed to its coordinate
 for the search, and the design found is searched again with each `Integer` fixed at the level
 it decodes to (`_polished`). Relaxed and rounded alone, an optimum on a linear constraint can
 end up to a level off it (`max x + k` under `x + k <= 7.5`, batches of 2, best of 12
@@ -488,8 +488,9 @@ class BayesProposer:
     `1 / max_risky_share`), each further pick maximises `log EI + log P` minus a steep penalty
     on `log P` below `log(threshold)`. If even that pick is risky, the model finds no safe design
     anywhere it searched, and the pick is the design of highest P instead (the only case where
-    the share can be exceeded). The rule reads P at the optimiser's point, before an `Integer`
-    is rounded or a top-up Sobol design is screened.
+    the share can be exceeded). The rule reads P at the optimiser's point (with the `Integer`s
+    at their levels, or relaxed where `_polished` keeps the relaxed point for decoding to
+    repair), before a top-up Sobol design is screened.
 
     With the classifier fitted but too few successful trials for a GP (everything failed so
     far), designs come from the Sobol sequence restricted to P >= `feasibility_threshold`
@@ -1341,11 +1342,13 @@ def _polished(
     num_restarts: int,
     raw_samples: int,
 ) -> Tensor:
-    """`X` (`1 x p`, found with relaxed `Integer`s) with its `Integer`s at the levels they
-    decode to and its other continuous columns searched again under them: the better, by
-    `acquisition`, of that search (half the restarts and raw samples) and `X` itself at those
-    levels, when its other columns still meet the constraints there; `X` unchanged when the
-    levels meet no constraint (decoding then repairs it, as before).
+    """`X` (`1 x p`, found with relaxed `Integer`s) searched again with each `Integer` fixed at
+    the level it decodes to: the other continuous columns are searched under the linear
+    constraints restated for those levels (`_ModelEncoding.subproblem`; half the restarts and
+    raw samples), and the better by `acquisition` of that search and `X` with its `Integer`s
+    moved to their levels (what decoding `X` alone proposes), when that design is valid, is
+    returned. `X` is returned unchanged when no design at those levels meets the linear
+    constraints; decoding then repairs it (`_round_into_constraints`), as without this step.
 
     A relaxed optimum sits where the model is read between levels: on a linear constraint
     that holds an `Integer` the level decoded is off the line the search kept to. On the
@@ -1355,22 +1358,24 @@ def _polished(
     `pressure_vessel` (50 experiments) the median final regret fell from 116 to 77, lower on 6
     seeds and higher on 4 (each of those ended at a thicker shell, or at the length's bound),
     at 3.96 CPU s a suggestion against 3.22."""
-    sub = encoding.subproblem(encoding.levels_of(X))
+    levels = encoding.levels_of(X)
+    sub = encoding.subproblem(levels)
     if sub is None:
         return X
-    if not sub.free:
-        return sub.full(torch.empty(1, 0, dtype=_DTYPE))
-    restarts = max(2, num_restarts // 2)
-    found = _optimize_subproblems(
-        acquisition, [sub], num_restarts=restarts, raw_samples=max(4 * restarts, raw_samples // 2)
-    )
-    X_free = X[0, sub.free]
-    if not all(float((X_free[idx] * coef).sum()) >= rhs for idx, coef, rhs in sub.inequalities):
+    if sub.free:
+        restarts = max(2, num_restarts // 2)
+        raw = max(4 * restarts, raw_samples // 2)
+        found = _optimize_subproblems(acquisition, [sub], num_restarts=restarts, raw_samples=raw)
+    else:
+        found = sub.full(torch.empty(1, 0, dtype=_DTYPE))
+    rounded = X.clone()
+    rounded[0, list(levels)] = torch.tensor(list(levels.values()), dtype=_DTYPE)
+    space = encoding.space
+    if not space.contains(space.decode(encoding.to_unit(rounded)[0])):
         return found
-    snapped = sub.full(X_free)
     with torch.no_grad():
-        values = acquisition(torch.stack([found, snapped]))
-    return found if float(values[0]) >= float(values[1]) else snapped
+        values = acquisition(torch.stack([found, rounded]))
+    return found if float(values[0]) >= float(values[1]) else rounded
 
 
 def _merged_product(blocks: Sequence[Sequence[dict[int, float]]]) -> list[dict[int, float]]:
