@@ -7,7 +7,8 @@ Mapping: a `Real` is a `NumericalContinuousParameter` (BayBE has no log scale, s
 `Real` is searched linearly), a `Choice` a `CategoricalParameter` of option labels, and an
 `Integer` a continuous parameter on `[low, high]` whose suggestions are rounded to the nearest
 integers that keep the linear constraints, as `BayesProposer` relaxes integers with many
-levels (the pressure vessel's; it enumerates a few levels like categories): a
+levels (the pressure vessel's; it then searches the other parameters again at the levels
+found, and enumerates a few levels like categories): a
 `NumericalDiscreteParameter` would make a product space (99 x 99 values on the pressure vessel)
 that BayBE optimises one combination at a time, and BayBE cannot constrain discrete and
 continuous parameters together. Linear constraints are `ContinuousLinearConstraint`s. The
