@@ -116,16 +116,26 @@ def test_pending_designs_push_the_batch_away() -> None:
 
 
 @pytest.mark.slow
-def test_linear_constraints_hold_at_enumerated_integer_levels() -> None:
-    # The optimum lies on the constraint; k relaxed and rounded after the acquisition was
-    # optimised ended 0.05 to 0.4 short of it (7.13 on this seed).
-    space = Space([Real("x", 0.0, 10.0), Integer("k", 0, 10)], constraints=["x + k <= 7.5"])
+@pytest.mark.parametrize(
+    ("high", "seed", "enumerated"),
+    [
+        # The levels are enumerated; relaxed and rounded alone, this seed ended at 7.13.
+        (10, 0, True),
+        # Too many levels to enumerate: k is relaxed, then searched again at the level it
+        # decodes to; relaxed and rounded alone, this seed ended at 7.0.
+        (40, 1, False),
+    ],
+)
+def test_linear_constraints_hold_at_integer_levels(high: int, seed: int, enumerated: bool) -> None:
+    # The optimum lies on the constraint.
+    space = Space([Real("x", 0.0, 10.0), Integer("k", 0, high)], constraints=["x + k <= 7.5"])
+    assert _ModelEncoding.of(space).integers_enumerated == enumerated
     goal = Goal(Maximize("total"))
 
     def outcome(p: Mapping[str, Value]) -> dict[str, float]:
         return {"total": float(p["x"]) + float(p["k"])}
 
-    trials = run(BayesProposer(), space, goal, outcome, budget=12, seed=0, batch=2)
+    trials = run(BayesProposer(), space, goal, outcome, budget=12, seed=seed, batch=2)
     assert all(space.contains(t.params) for t in trials)
     assert outcome(best_params(goal, trials))["total"] > 7.49
 
@@ -185,21 +195,6 @@ def test_a_level_that_pins_a_real_competes_with_the_free_ones(time: bool) -> Non
     design = PINNING.decode(encoding.to_unit(X)[0])
     assert (design["k"], design["x"], design["c"]) == (3, 0.0, "b")
     assert abs(float(design["y"]) - 0.7) < 1e-3
-
-
-@pytest.mark.slow
-def test_linear_constraints_hold_at_relaxed_integer_levels() -> None:
-    # As above with 41 levels, too many to enumerate: k is relaxed, then searched again at
-    # the level it decodes to. Relaxed and rounded alone, this seed ended at 7.0.
-    space = Space([Real("x", 0.0, 10.0), Integer("k", 0, 40)], constraints=["x + k <= 7.5"])
-    goal = Goal(Maximize("total"))
-
-    def outcome(p: Mapping[str, Value]) -> dict[str, float]:
-        return {"total": float(p["x"]) + float(p["k"])}
-
-    trials = run(BayesProposer(), space, goal, outcome, budget=12, seed=1, batch=2)
-    assert all(space.contains(t.params) for t in trials)
-    assert outcome(best_params(goal, trials))["total"] > 7.49
 
 
 @pytest.mark.parametrize("time", [False, True])
