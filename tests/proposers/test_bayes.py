@@ -244,8 +244,8 @@ def test_polishing_keeps_the_better_of_its_search_and_the_rounded_design(
     corner: list[torch.Tensor] = []
 
     def poor_search(acquisition: object, subproblems: list[Any], **_: object) -> torch.Tensor:
-        (sub,) = subproblems
-        corner.append(sub.full(sub.bounds[:1]))  # the free columns at their lower bounds
+        sub = subproblems[0]  # the level below, its free columns at their lower bounds
+        corner.append(sub.full(sub.bounds[:1]))
         return corner[-1]
 
     monkeypatch.setattr(bayes, "_optimize_subproblems", poor_search)
@@ -263,6 +263,23 @@ def test_polishing_keeps_the_better_of_its_search_and_the_rounded_design(
     # No x meets x + k <= 7.5 at k = 9: the relaxed point is left for decoding to repair.
     X = relaxed(0.0, 9.0, 0.3)
     assert torch.equal(_polished(_Peak(X), encoding, X, num_restarts=4, raw_samples=16), X)
+
+
+def test_polishing_searches_the_levels_on_both_sides() -> None:
+    # The relaxed optimum (x, k) = (5.8, 1.6) decodes to k = 2, where x + k <= 7.5 holds x to
+    # 5.5; at k = 1, the level below, x stays at 5.8, nearer the peak.
+    space = Space(
+        [Real("x", 0.0, 10.0), Integer("k", 0, 40), Real("y", 0.0, 1.0)],
+        constraints=["x + k <= 7.5"],
+    )
+    encoding = _ModelEncoding.of(space)
+    X = torch.tensor([[0.58, (1.6 + 0.5) / 41, 0.3]], dtype=torch.float64)
+    assert [sorted(c.values()) for c in encoding.neighbours_of(X)] == [[1.5 / 41], [2.5 / 41]]
+    polished = _polished(_Peak(X), encoding, X, num_restarts=4, raw_samples=64)
+    design = space.decode(encoding.to_unit(polished)[0])
+    assert design["k"] == 1
+    assert float(design["x"]) == pytest.approx(5.8, abs=1e-3)
+    assert float(design["y"]) == pytest.approx(0.3, abs=1e-3)
 
 
 def test_many_integer_levels_are_relaxed() -> None:
