@@ -501,6 +501,7 @@ def _companions(report: Path) -> list[str]:
 
 def markdown(data: Mapping[str, Any], *, companions: Sequence[str] = ()) -> str:
     settings, table = data["settings"], summary(data)
+    pairs = {problem: paired(data, problem) for problem in table if "bayes" in table[problem]}
     lines = [
         "# Benchmarks: daedalus against peer optimisers",
         "",
@@ -544,7 +545,7 @@ def markdown(data: Mapping[str, Any], *, companions: Sequence[str] = ()) -> str:
             for name in companions
         ),
         "",
-        *_target_table(table, data),
+        *_target_table(table, pairs),
     ]
     for name, reason in data.get("unavailable", {}).items():
         lines.append(f"- **{name} unavailable**: {reason}")
@@ -574,13 +575,13 @@ def markdown(data: Mapping[str, Any], *, companions: Sequence[str] = ()) -> str:
             if "error" in row:
                 lines.append(f"\n{proposer} error: `{row['error'][:300]}`")
         lines += _targets(rows)
-        if "bayes" in rows and (pairs := paired(data, problem)):
+        if pairs.get(problem):
             lines += [
                 "",
                 "bayes against each peer seed by seed (wins-ties-losses of bayes's final "
                 + ("true " if problem in NOISELESS else "")
                 + "regret, two-sided sign test p): "
-                + ", ".join(f"{peer} {_fmt_paired(r)}" for peer, r in pairs.items())
+                + ", ".join(f"{peer} {_fmt_paired(r)}" for peer, r in pairs[problem].items())
                 + ".",
             ]
     return "\n".join(lines) + "\n"
@@ -616,7 +617,8 @@ def _status(data: Mapping[str, Any]) -> list[str]:
 
 
 def _target_table(
-    table: Mapping[str, Mapping[str, Mapping[str, Any]]], data: Mapping[str, Any]
+    table: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    pairs: Mapping[str, Mapping[str, tuple[int, int, int, float]]],
 ) -> list[str]:
     lines = [
         "| problem | bayes final regret | best peer (final regret) | bayes / ax regret | "
@@ -631,7 +633,7 @@ def _target_table(
         best = min(peers, key=lambda k: peers[k])
         ax, mine = peers.get("ax"), final_regret(ours)
         ratio = "-" if ax in (None, 0.0, math.inf) else f"{mine / ax:.3g}"
-        against = paired(data, problem).get(best)
+        against = pairs.get(problem, {}).get(best)
         ours_s, ax_s = ours.get("s_per_suggestion"), rows.get("ax", {}).get("s_per_suggestion")
         lines.append(
             f"| {problem}{' (true)' if 'true' in ours else ''} | {mine:.3g} | "
