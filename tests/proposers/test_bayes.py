@@ -24,6 +24,7 @@ from daedalus.proposers.bayes import (
     _ModelEncoding,
     _optimize,
     _polished,
+    gaussianised_objective,
     logged_constraints,
 )
 from daedalus.space import Choice, Integer, Params, Real, Space, Value
@@ -445,6 +446,59 @@ def test_positive_constrained_metrics_are_modelled_on_a_log_scale() -> None:
         for c, bound in zip(goal.constraints, bounds, strict=True):
             if c.name == metric:
                 assert torch.equal(Y[:, column] >= c.bound, warped[:, column] >= bound)
+
+
+def skewness(values: torch.Tensor) -> float:
+    centred = values - values.mean()
+    return float((centred**3).mean() / (centred**2).mean() ** 1.5)
+
+
+@pytest.mark.parametrize("objective", [Minimize("y"), Maximize("y")])
+def test_a_skewed_objective_is_warped_towards_a_normal_distribution(objective: Any) -> None:
+    goal = Goal(objective, constraints=["y <= 200", "y >= 1", "c <= 0.5"])
+    designs = SobolProposer().propose(BRANIN_SPACE, BRANIN_GOAL, History(), n=32, seed=3)
+    y = torch.tensor([branin(d)["y"] for d in designs], dtype=torch.float64)
+    Y = torch.stack([y, torch.linspace(0.0, 1.0, len(y), dtype=torch.float64)], dim=1)
+    bounds = (200.0, 1.0, 0.5)
+    warped, held = gaussianised_objective(goal, Y, bounds)
+    assert skewness(y) > 1.0  # Branin's values: most low, a long tail of high ones
+    assert abs(skewness(warped[:, 0])) < 0.25 * skewness(y)
+    # Strictly increasing: the readings keep their order, and their side of every bound.
+    order = torch.argsort(y)
+    assert torch.all(torch.diff(warped[order, 0]) > 0)
+    for (metric, op, bound), modelled in zip(
+        [("y", "<=", 200.0), ("y", ">=", 1.0), ("c", "<=", 0.5)], held, strict=True
+    ):
+        column = goal.metrics.index(metric)
+        inside = Y[:, column] <= bound if op == "<=" else Y[:, column] >= bound
+        modelled_inside = (
+            warped[:, column] <= modelled if op == "<=" else warped[:, column] >= modelled
+        )
+        assert torch.equal(inside, modelled_inside)
+    assert torch.equal(warped[:, 1], Y[:, 1])  # only the objective is warped
+    assert held[2] == 0.5
+
+
+def test_the_objective_is_left_as_it_is_when_its_warp_means_nothing() -> None:
+    Y = torch.tensor([[1.0, 5.0], [3.0, 2.0], [40.0, 1.0], [7.0, 0.5]], dtype=torch.float64)
+    several = Goal(Minimize("a"), Minimize("b"))
+    assert torch.equal(gaussianised_objective(several, Y, ())[0], Y)
+    one = Goal(Minimize("a"), constraints=["b <= 3"])
+    assert torch.equal(gaussianised_objective(one, Y[:3], (3.0,))[0], Y[:3])  # too few
+    flat = Y.clone()
+    flat[:, 0] = 2.0
+    assert gaussianised_objective(one, flat, (3.0,)) == (flat, (3.0,))
+    assert not torch.equal(gaussianised_objective(one, Y, (3.0,))[0], Y)
+
+
+def test_a_bound_on_a_skewed_objective_holds_on_the_warped_scale() -> None:
+    """y = exp(6x) is maximised under y <= exp(3), so the best design is x = 0.5: the bound is
+    warped with the readings, else it would sit far above every warped reading and x = 1 win."""
+    space = Space([Real("x", 0.0, 1.0)])
+    goal = Goal(Maximize("y"), constraints=[f"y <= {math.exp(3.0)}"])
+    history = observed_history(space, goal, lambda d: {"y": math.exp(6.0 * float(d["x"]))}, n=10)
+    (design,) = BayesProposer().propose(space, goal, history, n=1, seed=0)
+    assert float(design["x"]) == pytest.approx(0.5, abs=0.05)
 
 
 def acquisition_of(
