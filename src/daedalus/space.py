@@ -138,6 +138,11 @@ class Integer:
     def width(self) -> int:
         return 1
 
+    @property
+    def levels(self) -> int:
+        """How many values it takes; its unit coordinate has a cell of that share for each."""
+        return self.high - self.low + 1
+
     def check(self, value: object) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -151,10 +156,10 @@ class Integer:
         return value
 
     def encode(self, value: Value) -> list[float]:
-        return [(int(value) - self.low + 0.5) / (self.high - self.low + 1)]
+        return [(int(value) - self.low + 0.5) / self.levels]
 
     def decode(self, u: Sequence[float] | FloatArray) -> int:
-        cells = self.high - self.low + 1
+        cells = self.levels
         return self.low + min(max(math.floor(float(u[0]) * cells), 0), cells - 1)
 
     def to_dict(self) -> dict[str, Any]:
@@ -407,7 +412,7 @@ class Space:
                 p = self._by_name[name]
                 index = self._offsets[self.parameters.index(p)]
                 if isinstance(p, Integer):
-                    origin, scale = p.low - 0.5, float(p.high - p.low + 1)
+                    origin, scale = p.low - 0.5, float(p.levels)
                 elif isinstance(p, Real):
                     origin, scale = p.low, p.high - p.low
                 else:  # refused in _check_constraint

@@ -113,6 +113,7 @@ def test_decode_clamps_to_the_bounds(u: float, expected: float) -> None:
 @pytest.mark.parametrize(("u", "value"), [(0.0, 0), (0.249, 0), (0.25, 1), (0.999, 3), (1.0, 3)])
 def test_integer_cells_split_the_unit_interval_evenly(u: float, value: int) -> None:
     p = Integer("n", 0, 3)
+    assert p.levels == 4
     assert p.decode([u]) == value
     assert p.encode(value) == [(value + 0.5) / 4]
 
