@@ -20,6 +20,7 @@ Reading streams a page of records at a time, so its peak memory is flat in the n
 events; replay's grows with the experiments the `State` holds. Usage:
 
     .venv/bin/python benchmarks/journal.py [--events 100000,1000000] [--dir DIR] [--appends 1000]
+        [--markdown docs/benchmarks-journal.md]
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from report import printed, write_markdown
 
 from daedalus import events as ev
 from daedalus.events import Actor, Role
@@ -331,6 +334,12 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary files go")
     parser.add_argument("--appends", type=int, default=1000, help="single-event appends timed")
     parser.add_argument("--batch", type=int, default=100, help="events per batched append")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write what is printed to this markdown report (docs/benchmarks-journal.md)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -339,9 +348,23 @@ def main() -> None:
     sizes = [int(s) for s in args.events.split(",") if s]
     if args.dir is not None:
         args.dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=args.dir, prefix="daedalus-journal-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(dir=args.dir, prefix="daedalus-journal-bench-") as tmp,
+        printed() as text,
+    ):
         part1(Path(tmp), args.appends, args.batch)
         part2(Path(tmp), sizes)
+    if args.markdown is not None:
+        write_markdown(
+            args.markdown,
+            title="Benchmarks: journal append throughput, open and replay",
+            script="journal.py",
+            argv=sys.argv[1:],
+            private=("--dir",),  # the scratch directory is this host's, not the report's
+            about=(__doc__ or "").split("Usage:")[0],
+            libraries=("daedalus",),
+            text=f"SQLite {sqlite3.sqlite_version}\n" + "".join(text),
+        )
 
 
 if __name__ == "__main__":

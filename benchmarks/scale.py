@@ -20,22 +20,27 @@ Usage:
 
     .venv/bin/python benchmarks/scale.py [--sizes 100,1000,10000] [--exact-max 2000]
         [--repeats 2] [--regret-n 1000] [--seeds 4] [--steps 10] [--methods exact,subset,random]
+        [--markdown docs/benchmarks-scale.md]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+from report import printed, write_markdown
 
 from daedalus.proposers.base import History, Trial
 from daedalus.proposers.bayes import BayesProposer
 from daedalus.sims.functions import HARTMANN6_MINIMUM, Hartmann6, hartmann6
 from daedalus.space import Params
 
+LIBRARIES = ("daedalus", "torch", "botorch", "gpytorch", "numpy", "scipy")
 NOISE_SD = 0.05
 SUBSET = BayesProposer()  # the default max_fit_points
 EXACT = replace(SUBSET, max_fit_points=10**9)
@@ -193,13 +198,30 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--methods", default="exact,subset,random")
     parser.add_argument("--skip-curve", action="store_true")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write what is printed to this markdown report (docs/benchmarks-scale.md)",
+    )
     args = parser.parse_args()
-    if not args.skip_curve:
-        curve(
-            [int(s) for s in args.sizes.split(",")], exact_max=args.exact_max, repeats=args.repeats
+    with printed() as text:
+        if not args.skip_curve:
+            sizes = [int(s) for s in args.sizes.split(",")]
+            curve(sizes, exact_max=args.exact_max, repeats=args.repeats)
+        if args.seeds > 0 and args.steps > 0:
+            methods = args.methods.split(",")
+            regret(args.regret_n, seeds=args.seeds, steps=args.steps, methods=methods)
+    if args.markdown is not None:
+        write_markdown(
+            args.markdown,
+            title="Benchmarks: the proposer's speed at 10^2 to 10^4 observations",
+            script="scale.py",
+            argv=sys.argv[1:],
+            about=(__doc__ or "").split("Usage:")[0],
+            libraries=LIBRARIES,
+            text="".join(text),
         )
-    if args.seeds > 0 and args.steps > 0:
-        regret(args.regret_n, seeds=args.seeds, steps=args.steps, methods=args.methods.split(","))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,115 @@
+"""What the benchmark scripts that print fixed-width tables share (`scale.py`, `journal.py`): a
+copy of everything they print, written as a markdown report (`--markdown`) with the command,
+the host and the library versions, so `docs/` holds the tables a run produced on this machine.
+
+A script imports it as `report` (its directory is on `sys.path` when run as
+`python benchmarks/<script>.py`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import os
+import platform
+import shlex
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+
+def versions(libraries: Sequence[str]) -> dict[str, str | None]:
+    """Python's version and each installed distribution's (None when it is not installed)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in libraries:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+class _Tee:
+    """A text stream that writes through to `out` and keeps a copy."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out, self.parts = out, list[str]()
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def __getattr__(self, name: str) -> object:  # isatty, encoding, fileno, ...
+        return getattr(self.out, name)
+
+
+@contextmanager
+def printed() -> Iterator[list[str]]:
+    """Copy what is printed to standard output inside the block; the list holds it, one string
+    per write, once the block has ended."""
+    tee, kept = _Tee(sys.stdout), list[str]()
+    sys.stdout = tee  # type: ignore[assignment]
+    try:
+        yield kept
+    finally:
+        sys.stdout = tee.out
+        kept.extend(tee.parts)
+
+
+def command(script: str, argv: Sequence[str], *, private: Sequence[str] = ()) -> str:
+    """The command that ran `script` with `argv`, as it would be typed at the repository's root
+    (`nice` when this process runs at a lower priority); the value of each option in `private`
+    (a path on this host) is written as its name in capitals."""
+    shown, hidden = [], ""
+    for arg in argv:
+        option = arg.split("=", 1)[0]
+        if hidden:
+            shown.append(hidden)
+        elif option in private and "=" in arg:
+            shown.append(f"{option}={option.lstrip('-').upper()}")
+        else:
+            shown.append(arg)
+        hidden = option.lstrip("-").upper() if arg in private else ""
+    niced = "nice " if os.nice(0) > 0 else ""
+    return f"{niced}.venv/bin/python benchmarks/{script} {shlex.join(shown)}".rstrip()
+
+
+def write_markdown(
+    path: Path,
+    *,
+    title: str,
+    script: str,
+    argv: Sequence[str],
+    private: Sequence[str] = (),
+    about: str,
+    libraries: Sequence[str],
+    text: str,
+) -> None:
+    """Write `text` (what the script printed) to `path` as a markdown report."""
+    found = ", ".join(f"{k} {v}" for k, v in versions(libraries).items() if v is not None)
+    day = datetime.datetime.now(datetime.UTC).date().isoformat()
+    lines = [
+        f"# {title}",
+        "",
+        f"Written by `benchmarks/{script}` with `--markdown`; do not edit by hand. Command:",
+        "",
+        "```",
+        command(script, argv, private=private),
+        "```",
+        "",
+        about.strip(),
+        "",
+        f"Run on {day}, on a {os.cpu_count()}-core host. Versions: {found}.",
+        "",
+        "```text",
+        text.rstrip("\n"),
+        "```",
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
