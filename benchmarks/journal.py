@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from report import printed, write_markdown
+from report import reported
 
 from daedalus import events as ev
 from daedalus.events import Actor, Role
@@ -231,6 +231,7 @@ def fsync_ms(where: Path, count: int = 200) -> float:
 
 
 def part1(where: Path, appends: int, batch: int) -> None:
+    print(f"SQLite {sqlite3.sqlite_version}")
     print(f"disk: write + fsync of 4 KiB takes {fsync_ms(where):.3f} ms (median) in this directory")
     print("append throughput (SQLite: WAL + synchronous=FULL, each append durable on return)")
     print(f"{'journal':8} {'events/append':>13} {'appends':>8} {'events/s':>10}")
@@ -350,21 +351,17 @@ def main() -> None:
         args.dir.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(dir=args.dir, prefix="daedalus-journal-bench-") as tmp,
-        printed() as text,
-    ):
-        part1(Path(tmp), args.appends, args.batch)
-        part2(Path(tmp), sizes)
-    if args.markdown is not None:
-        write_markdown(
+        reported(
             args.markdown,
             title="Benchmarks: journal append throughput, open and replay",
             script="journal.py",
-            argv=sys.argv[1:],
-            private=("--dir",),  # the scratch directory is this host's, not the report's
-            about=(__doc__ or "").split("Usage:")[0],
+            doc=__doc__,
             libraries=("daedalus",),
-            text=f"SQLite {sqlite3.sqlite_version}\n" + "".join(text),
-        )
+            private=("--dir",),  # the scratch directory is this host's, not the report's
+        ),
+    ):
+        part1(Path(tmp), args.appends, args.batch)
+        part2(Path(tmp), sizes)
 
 
 if __name__ == "__main__":

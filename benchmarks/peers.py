@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as futures
-import importlib.metadata
 import json
 import math
 import multiprocessing
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,6 +33,8 @@ import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from report import versions
 
 # Budgets as the field uses them: Branin 30 and Hartmann6 40 (BoTorch and Ax tutorials), Ackley
 # 10-D 100 (TuRBO-style), pressure vessel 50, SnAr 40 (Summit), our mixed and unknown-constraint
@@ -157,16 +157,6 @@ def availability(proposers: Sequence[str]) -> dict[str, str | None]:
             out[name] = None
         except InvalidCampaign as err:
             out[name] = str(err)
-    return out
-
-
-def versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
     return out
 
 
@@ -303,7 +293,7 @@ def main() -> None:
     if unknown:
         sys.exit(f"unknown problems {unknown}; known: {sorted(PROBLEMS)}")
     data = load(args.out)
-    data["versions"] = versions()
+    data["versions"] = versions(LIBRARIES)
     data["unavailable"] = {k: v for k, v in availability(proposers).items() if v}
     # A later invocation adds problems and proposers to what the file already covers.
     recorded = {r["problem"] for r in data["records"]} | set(problems)

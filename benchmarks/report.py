@@ -79,18 +79,24 @@ def command(script: str, argv: Sequence[str], *, private: Sequence[str] = ()) ->
     return f"{niced}.venv/bin/python benchmarks/{script} {shlex.join(shown)}".rstrip()
 
 
-def write_markdown(
-    path: Path,
+@contextmanager
+def reported(
+    path: Path | None,
     *,
     title: str,
     script: str,
-    argv: Sequence[str],
-    private: Sequence[str] = (),
-    about: str,
+    doc: str | None,
     libraries: Sequence[str],
-    text: str,
-) -> None:
-    """Write `text` (what the script printed) to `path` as a markdown report."""
+    private: Sequence[str] = (),
+) -> Iterator[None]:
+    """Inside the block, copy what is printed; after it, with a `path`, write the copy there as
+    a markdown report titled `title`, with the command that ran `script` (this process's
+    arguments, each value of an option in `private` hidden), the part of `doc` (the script's
+    docstring) before its "Usage:", the host and the versions of `libraries`."""
+    with printed() as text:
+        yield
+    if path is None:
+        return
     found = ", ".join(f"{k} {v}" for k, v in versions(libraries).items() if v is not None)
     day = datetime.datetime.now(datetime.UTC).date().isoformat()
     lines = [
@@ -99,15 +105,15 @@ def write_markdown(
         f"Written by `benchmarks/{script}` with `--markdown`; do not edit by hand. Command:",
         "",
         "```",
-        command(script, argv, private=private),
+        command(script, sys.argv[1:], private=private),
         "```",
         "",
-        about.strip(),
+        (doc or "").split("Usage:")[0].strip(),
         "",
         f"Run on {day}, on a {os.cpu_count()}-core host. Versions: {found}.",
         "",
         "```text",
-        text.rstrip("\n"),
+        "".join(text).rstrip("\n"),
         "```",
         "",
     ]

@@ -27,20 +27,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from report import printed, write_markdown
+from report import reported
 
 from daedalus.proposers.base import History, Trial
 from daedalus.proposers.bayes import BayesProposer
 from daedalus.sims.functions import HARTMANN6_MINIMUM, Hartmann6, hartmann6
 from daedalus.space import Params
 
-LIBRARIES = ("daedalus", "torch", "botorch", "gpytorch", "numpy", "scipy")
 NOISE_SD = 0.05
 SUBSET = BayesProposer()  # the default max_fit_points
 EXACT = replace(SUBSET, max_fit_points=10**9)
@@ -205,23 +203,19 @@ def main() -> None:
         help="also write what is printed to this markdown report (docs/benchmarks-scale.md)",
     )
     args = parser.parse_args()
-    with printed() as text:
+    with reported(
+        args.markdown,
+        title="Benchmarks: the proposer's speed at 10^2 to 10^4 observations",
+        script="scale.py",
+        doc=__doc__,
+        libraries=("daedalus", "torch", "botorch", "gpytorch", "numpy", "scipy"),
+    ):
         if not args.skip_curve:
             sizes = [int(s) for s in args.sizes.split(",")]
             curve(sizes, exact_max=args.exact_max, repeats=args.repeats)
         if args.seeds > 0 and args.steps > 0:
             methods = args.methods.split(",")
             regret(args.regret_n, seeds=args.seeds, steps=args.steps, methods=methods)
-    if args.markdown is not None:
-        write_markdown(
-            args.markdown,
-            title="Benchmarks: the proposer's speed at 10^2 to 10^4 observations",
-            script="scale.py",
-            argv=sys.argv[1:],
-            about=(__doc__ or "").split("Usage:")[0],
-            libraries=LIBRARIES,
-            text="".join(text),
-        )
 
 
 if __name__ == "__main__":

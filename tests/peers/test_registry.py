@@ -78,7 +78,11 @@ def _bench_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("peers_bench", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(path.parent))  # as when run: the script's directory is on the path
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
     return module
 
 
