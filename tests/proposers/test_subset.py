@@ -135,3 +135,33 @@ def test_several_objectives_rank_the_pareto_front_first() -> None:
     assert {int(i) for i in np.flatnonzero(utility == 0)} == front
     keep = fit_subset(rng.random((1500, 3)), utility, max_points=200)
     assert front <= {int(i) for i in keep}  # a small front fits inside the elite quarter
+
+
+def test_a_large_fit_is_held_to_fewer_iterations(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from daedalus.proposers import bayes
+
+    asked: list[int] = []
+    fit = bayes.fit_gpytorch_mll
+
+    def spy(mll, *, optimizer_kwargs):  # type: ignore[no-untyped-def]
+        asked.append(optimizer_kwargs["options"]["maxiter"])
+        return fit(mll, optimizer_kwargs=optimizer_kwargs)
+
+    monkeypatch.setattr(bayes, "fit_gpytorch_mll", spy)
+    rng = np.random.default_rng(0)
+    for n in (40, 500):
+        X = torch.from_numpy(rng.random((n, 3)))
+        Y = torch.sin(6 * X).sum(dim=-1, keepdim=True)
+        bayes._fit_model(X, Y, {}, light_tails=True)
+    # A campaign's size keeps the full fit; a subset at the default max_fit_points does not.
+    assert asked[0] == bayes._FIT_MAXITER
+    assert bayes._FIT_MIN_ITER <= asked[1] < bayes._FIT_MAXITER / 2
+    sizes = [100, 300, 400, 500, 1000, 4000]
+    iterations = [bayes._fit_iterations(n) for n in sizes]
+    assert iterations == sorted(iterations, reverse=True)
+    assert all(
+        i * n**3 <= 200 * 320**3 or i == bayes._FIT_MIN_ITER
+        for i, n in zip(iterations, sizes, strict=True)
+    )
