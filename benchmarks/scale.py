@@ -12,14 +12,13 @@ call for one design with the proposer's own thread setting (one torch thread).
 2. The regret cost, at `--regret-n` observations where every method runs: from the same
    history, each method proposes one design (`one-step`: the noiseless regret of that design,
    f(x) - f*), and then continues the campaign for `--steps` experiments (`campaign`: the
-   noiseless regret of the best design the continuation evaluated). Methods: `exact`, `subset`
-   (the rule of `subset.py`), and `random` (the GP on a uniformly random subset of the same
-   size: what the care in choosing the subset buys).
+   noiseless regret of the best design the continuation evaluated). Methods: `exact` and
+   `subset` (the rule of `subset.py`: the incumbent and a random sample of the rest).
 
 Usage:
 
     .venv/bin/python benchmarks/scale.py [--sizes 100,1000,10000] [--exact-max 2000]
-        [--repeats 2] [--regret-n 1000] [--seeds 4] [--steps 10] [--methods exact,subset,random]
+        [--repeats 2] [--regret-n 1000] [--seeds 4] [--steps 10] [--methods exact,subset]
         [--markdown docs/benchmarks-scale.md]
 """
 
@@ -128,19 +127,7 @@ def median_time(proposer: BayesProposer, runs: list[list[Trial]]) -> tuple[float
 
 
 def propose(method: str, trials: list[Trial], *, seed: int) -> tuple[float, Params]:
-    if method == "exact":
-        return timed(EXACT, trials, seed=seed)
-    if method == "subset":
-        return timed(SUBSET, trials, seed=seed)
-    # random: the exact GP on a uniformly random subset of the default size
-    m = SUBSET.max_fit_points
-    rng = np.random.default_rng(seed)
-    kept = (
-        trials
-        if len(trials) <= m
-        else [trials[i] for i in sorted(rng.choice(len(trials), m, replace=False))]
-    )
-    return timed(EXACT, kept, seed=seed)
+    return timed(EXACT if method == "exact" else SUBSET, trials, seed=seed)
 
 
 def regret(n: int, *, seeds: int, steps: int, methods: list[str]) -> None:
@@ -194,7 +181,7 @@ def main() -> None:
     parser.add_argument("--regret-n", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--methods", default="exact,subset,random")
+    parser.add_argument("--methods", default="exact,subset")
     parser.add_argument("--skip-curve", action="store_true")
     parser.add_argument(
         "--markdown",
@@ -203,6 +190,8 @@ def main() -> None:
         help="also write what is printed to this markdown report (docs/benchmarks-scale.md)",
     )
     args = parser.parse_args()
+    if unknown := set(args.methods.split(",")) - {"exact", "subset"}:
+        parser.error(f"unknown methods {sorted(unknown)}; known: exact, subset")
     with reported(
         args.markdown,
         title="Benchmarks: the proposer's speed at 10^2 to 10^4 observations",

@@ -549,9 +549,10 @@ class BayesProposer:
             a median of 7 failures (0.5: 13.5; no model: 37.5) at a lower median regret.
         max_risky_share: largest share of a batch that may be risky, in [0, 1].
         max_fit_points: the most observations the GP is fit on; past it, a subset chosen by
-            `daedalus.proposers.subset.fit_subset` (best points, the incumbent's neighbours,
-            a space-filling rest). 500 keeps a proposal under 5 s at 10^4 observations on
-            one core (`benchmarks/scale.py`); an exact fit costs O(n^3).
+            `daedalus.proposers.subset.fit_subset` (the incumbent, and a random sample of the
+            rest drawn with the proposal's seed). 500 keeps a proposal under 5 s at 10^4
+            observations on one core (`benchmarks/scale.py`, `docs/benchmarks-scale.md`); an
+            exact fit costs O(n^3).
     """
 
     n_init: int | None = None
@@ -615,7 +616,15 @@ class BayesProposer:
             encoding = _ModelEncoding.of(space, time=times is not None, multi=goal.multi)
             with _seeded(seed), _expected_warnings():
                 X = self._optimized_batch(
-                    goal, encoding, observed, busy, classifier, n=n, times=times, failed=len(faults)
+                    goal,
+                    encoding,
+                    observed,
+                    busy,
+                    classifier,
+                    n=n,
+                    times=times,
+                    failed=len(faults),
+                    seed=seed,
                 )
             designs = [_valid_design(space, u) for u in encoding.to_unit(X)]
             excluded = {
@@ -649,6 +658,7 @@ class BayesProposer:
         n: int,
         times: Sequence[float] | None = None,
         failed: int = 0,
+        seed: int = 0,
     ) -> Tensor:
         """Fit the GP and return `n x p` designs (model encoding), chosen greedily. The first
         `failed` designs of `avoid` failed: taken, but never read (`_incumbent`).
@@ -667,7 +677,8 @@ class BayesProposer:
         X, Y = _training_data(space, goal, encoding, observed)
         if times is not None:
             X[:, -1] = torch.tensor(times, dtype=_DTYPE)
-        keep = fit_subset(X.numpy(), goal_utility(goal, Y.numpy()), max_points=self.max_fit_points)
+        utility = goal_utility(goal, Y.numpy())
+        keep = fit_subset(X.numpy(), utility, max_points=self.max_fit_points, seed=seed)
         X, Y = X[torch.from_numpy(keep)], Y[torch.from_numpy(keep)]
         modelled, bounds = gaussianised_objective(goal, *logged_constraints(goal, Y))
         model = _fit_model(
