@@ -225,6 +225,15 @@ def merged(files: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def only(data: Mapping[str, Any], problems: Sequence[str]) -> dict[str, Any]:
+    """`data` with the records and settings of `problems` alone (a report on the problems whose
+    runs are complete while others still run)."""
+    settings = dict(data["settings"])
+    settings["problems"] = {p: b for p, b in settings["problems"].items() if p in problems}
+    records = [r for r in data["records"] if r["problem"] in problems]
+    return {**data, "records": records, "settings": settings}
+
+
 def save(path: Path, data: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -273,25 +282,30 @@ def main() -> None:
         default=None,
         help="report saved runs only, run nothing; with several files their records together, "
         "a later file's run replacing an earlier one's of the same problem, proposer and seed "
-        "unless only the later one raised",
+        "unless only the later one raised; with --problems, those problems only",
     )
     args = parser.parse_args()
-    if args.summarise is not None:
-        data = merged([load(path) for path in args.summarise])
-        if len(args.summarise) > 1:  # the command that joined them belongs with the others
-            files = " ".join(str(path) for path in args.summarise)
-            data["settings"]["commands"].append(
-                f".venv/bin/python benchmarks/peers.py --summarise {files}"
-            )
-        report = markdown(data, companions=_companions(args.markdown))
-        args.markdown.write_text(report, encoding="utf-8")
-        print(report)
-        return
     problems = [p for p in args.problems.split(",") if p]
     proposers = [p for p in args.proposers.split(",") if p]
     unknown = sorted(set(problems) - set(PROBLEMS))
     if unknown:
         sys.exit(f"unknown problems {unknown}; known: {sorted(PROBLEMS)}")
+    if args.summarise is not None:
+        data = merged([load(path) for path in args.summarise])
+        command = ""
+        if len(args.summarise) > 1:  # the command that joined them belongs with the others
+            command = " ".join(str(path) for path in args.summarise)
+        if set(problems) != set(PROBLEMS):
+            data = only(data, problems)
+            command = f"{command or args.summarise[0]} --problems {','.join(problems)}"
+        if command:
+            data["settings"]["commands"].append(
+                f".venv/bin/python benchmarks/peers.py --summarise {command}"
+            )
+        report = markdown(data, companions=_companions(args.markdown))
+        args.markdown.write_text(report, encoding="utf-8")
+        print(report)
+        return
     data = load(args.out)
     data["versions"] = versions(LIBRARIES)
     data["unavailable"] = {k: v for k, v in availability(proposers).items() if v}

@@ -128,6 +128,11 @@ def test_the_benchmark_joins_result_files_without_losing_or_doubling_runs() -> N
     assert data["settings"]["proposers"] == ["bayes", "ax"]
     assert data["settings"]["commands"] == ["a", "b"]
     assert data["unavailable"] == {"baybe": "missing"}  # ax has recorded runs
+    # A report on some problems only: the others' records and budgets are left out.
+    part = bench.only(data, ["hartmann6"])
+    assert [r["problem"] for r in part["records"]] == ["hartmann6"]
+    assert part["settings"]["problems"] == {"hartmann6": 40}
+    assert data["settings"]["problems"] == {"branin": 30, "hartmann6": 40}  # left as it was
 
 
 def test_the_benchmark_report_links_the_reports_kept_beside_it(tmp_path: Path) -> None:
