@@ -292,15 +292,14 @@ def main() -> None:
         sys.exit(f"unknown problems {unknown}; known: {sorted(PROBLEMS)}")
     if args.summarise is not None:
         data = merged([load(path) for path in args.summarise])
-        command = ""
-        if len(args.summarise) > 1:  # the command that joined them belongs with the others
-            command = " ".join(str(path) for path in args.summarise)
-        if set(problems) != set(PROBLEMS):
+        some = set(problems) != set(PROBLEMS)
+        if some:
             data = only(data, problems)
-            command = f"{command or args.summarise[0]} --problems {','.join(problems)}"
-        if command:
+        if len(args.summarise) > 1 or some:  # the command that joined or cut them belongs too
+            files = " ".join(str(path) for path in args.summarise)
+            cut = f" --problems {','.join(problems)}" if some else ""
             data["settings"]["commands"].append(
-                f".venv/bin/python benchmarks/peers.py --summarise {command}"
+                f".venv/bin/python benchmarks/peers.py --summarise {files}{cut}"
             )
         report = markdown(data, companions=_companions(args.markdown))
         args.markdown.write_text(report, encoding="utf-8")

@@ -65,16 +65,16 @@ def command(script: str, argv: Sequence[str], *, private: Sequence[str] = ()) ->
     """The command that ran `script` with `argv`, as it would be typed at the repository's root
     (`nice` when this process runs at a lower priority); the value of each option in `private`
     (a path on this host) is written as its name in capitals."""
-    shown, hidden = [], ""
-    for arg in argv:
-        option = arg.split("=", 1)[0]
-        if hidden:
-            shown.append(hidden)
-        elif option in private and "=" in arg:
-            shown.append(f"{option}={option.lstrip('-').upper()}")
-        else:
-            shown.append(arg)
-        hidden = option.lstrip("-").upper() if arg in private else ""
+    shown = list(argv)
+    for i, arg in enumerate(shown):
+        option, joined, _ = arg.partition("=")
+        if option not in private:
+            continue
+        name = option.lstrip("-").upper()
+        if joined:
+            shown[i] = f"{option}={name}"
+        elif i + 1 < len(shown):
+            shown[i + 1] = name
     niced = "nice " if os.nice(0) > 0 else ""
     return f"{niced}.venv/bin/python benchmarks/{script} {shlex.join(shown)}".rstrip()
 

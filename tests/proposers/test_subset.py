@@ -63,8 +63,8 @@ def test_deterministic_and_independent_of_row_order() -> None:
 
 def test_keeps_the_regions_in_the_proportions_explored() -> None:
     """A sample, not a cover: where the campaign took 80 % of its observations, about 80 % of
-    the subset lies (a farthest-point spread put a few percent there), and another seed draws
-    another subset."""
+    the subset lies (the earlier rule's best quarter, neighbours and farthest-point spread put
+    1 of 400 there), and another seed draws another subset."""
     rng = np.random.default_rng(4)
     cluster = 0.3 + 0.05 * rng.random((3200, 2))
     X = np.vstack([cluster, rng.random((800, 2))])

@@ -656,9 +656,9 @@ class BayesProposer:
         classifier: FeasibilityClassifier,
         *,
         n: int,
+        seed: int,
         times: Sequence[float] | None = None,
         failed: int = 0,
-        seed: int = 0,
     ) -> Tensor:
         """Fit the GP and return `n x p` designs (model encoding), chosen greedily. The first
         `failed` designs of `avoid` failed: taken, but never read (`_incumbent`).
